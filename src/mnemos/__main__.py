@@ -1,0 +1,7 @@
+"""``python -m mnemos``: the same as the ``mnemos`` command."""
+
+import sys
+
+from mnemos.cli import main
+
+sys.exit(main())

@@ -1,0 +1,39 @@
+"""Embedders behind one protocol, built by name from a registry.
+
+Built-ins: ``minilm`` (default; all-MiniLM-L6-v2, bundled weights, needs the ``local``
+extra) and ``hash`` (deterministic feature hashing, no dependencies; for tests).
+"""
+
+from __future__ import annotations
+
+from mnemos.embedders.base import (
+    Embedder,
+    EmbedderFactory,
+    available_embedders,
+    create_embedder,
+    register_embedder,
+)
+
+
+def _minilm(**options: object) -> Embedder:
+    from mnemos.embedders.minilm import MiniLMEmbedder
+
+    return MiniLMEmbedder(**options)  # type: ignore[arg-type]
+
+
+def _hash(**options: object) -> Embedder:
+    from mnemos.embedders.hashing import HashEmbedder
+
+    return HashEmbedder(**options)  # type: ignore[arg-type]
+
+
+register_embedder("minilm", _minilm)
+register_embedder("hash", _hash)
+
+__all__ = [
+    "Embedder",
+    "EmbedderFactory",
+    "available_embedders",
+    "create_embedder",
+    "register_embedder",
+]

@@ -1,0 +1,1 @@
+"""The engine: ingest pipeline, recall pipeline and record keeping."""

@@ -1,0 +1,25 @@
+"""Storage backends behind the :class:`~mnemos.storage.base.Store` protocol."""
+
+from __future__ import annotations
+
+from mnemos.storage.base import (
+    Access,
+    Condition,
+    MemoryQuery,
+    MemoryWrite,
+    ScopeFilter,
+    Store,
+    StoreInfo,
+    StoreTransaction,
+)
+
+__all__ = [
+    "Access",
+    "Condition",
+    "MemoryQuery",
+    "MemoryWrite",
+    "ScopeFilter",
+    "Store",
+    "StoreInfo",
+    "StoreTransaction",
+]

@@ -1,0 +1,1054 @@
+"""The default store: one SQLite file, WAL, FTS5 for BM25, vectors in the file.
+
+Concurrency is explicit. One writer connection per process, serialised by a lock, opens
+every write with ``BEGIN IMMEDIATE`` (so a second process waits on SQLite's busy handler
+instead of failing mid-transaction); readers use their own WAL connections, one per thread,
+and never block the writer. ``secure_delete`` is on, so erased rows do not linger in free
+pages, and ``erase`` checkpoints the WAL afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from mnemos._time import from_db, now, to_db
+from mnemos.errors import (
+    ClosedError,
+    ConflictError,
+    EmbedderMismatchError,
+    InvalidInputError,
+    MnemosError,
+    NotAStoreError,
+    SchemaVersionError,
+    StoreBusyError,
+    StoreError,
+    StorePathError,
+)
+from mnemos.models import Episode, EraseResult, HistoryEvent, MemoryRecord, StoreStats
+from mnemos.storage.base import (
+    Access,
+    Condition,
+    MemoryQuery,
+    MemoryWrite,
+    ScopeFilter,
+    StoreInfo,
+    Vector,
+)
+from mnemos.storage.migrations import LATEST_VERSION, MIGRATIONS
+from mnemos.storage.vector_index import PartitionRow, VectorCache
+
+__all__ = ["SQLiteStore", "scope_token"]
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_CHUNK = 900  # stay far below SQLite's bound-parameter limit
+T = TypeVar("T")
+
+_MEMORY_COLUMNS = (
+    "rid, id, tenant, user_id, agent_id, session_id, kind, text, occurred_at, valid_from, "
+    "valid_to, created_at, updated_at, expired_at, status, version, superseded_by, metadata, "
+    "attributes"
+)
+_EPISODE_COLUMNS = (
+    "rid, id, tenant, user_id, agent_id, session_id, role, name, text, occurred_at, "
+    "recorded_at, metadata"
+)
+_HISTORY_COLUMNS = "id, memory_id, event, version, at, actor, reason, before, after"
+_EPISODE_COLUMNS_E = ", ".join("e." + c.strip() for c in _EPISODE_COLUMNS.split(","))
+_HISTORY_COLUMNS_H = ", ".join("h." + c.strip() for c in _HISTORY_COLUMNS.split(","))
+
+
+def scope_token(tenant: str, user_id: str) -> str:
+    """The token that tags a memory's full-text row with its (tenant, user) scope."""
+    digest = hashlib.blake2b(f"{tenant}\x00{user_id}".encode(), digest_size=10).hexdigest()
+    return f"s{digest}"
+
+
+def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _translate(exc: sqlite3.Error, path: str) -> MnemosError:
+    text = str(exc)
+    lowered = text.lower()
+    if "locked" in lowered or "busy" in lowered:
+        return StoreBusyError(f"the store {path} stayed locked by another writer: {text}")
+    if "not a database" in lowered or "malformed" in lowered:
+        return NotAStoreError(f"{path} is not a mnemos store (SQLite says: {text})", path=path)
+    if "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
+        return StorePathError(f"cannot write the store {path}: {text}", path=path)
+    if "disk i/o" in lowered or "full" in lowered:
+        return StorePathError(f"cannot write the store {path}: {text}", path=path)
+    if "unique constraint" in lowered:
+        return ConflictError(f"a record with that id already exists: {text}")
+    return StoreError(f"store error on {path}: {text}", path=path)
+
+
+class _Transaction:
+    """The write operations of one ``BEGIN IMMEDIATE`` transaction."""
+
+    def __init__(self, store: SQLiteStore, conn: sqlite3.Connection, seq: int) -> None:
+        self._store = store
+        self._conn = conn
+        self.seq = seq
+        self.hard_deleted = False
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _episode_rids(self, ids: Sequence[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for chunk in _chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            for rid, eid in self._conn.execute(
+                f"SELECT rid, id FROM episodes WHERE id IN ({marks})", tuple(chunk)
+            ):
+                out[eid] = rid
+        return out
+
+    def _write_fts(self, rid: int, record: MemoryRecord, terms: Sequence[str]) -> None:
+        self._conn.execute(
+            "INSERT INTO memory_fts (rowid, scope, terms) VALUES (?, ?, ?)",
+            (rid, scope_token(record.tenant, record.user_id), " ".join(terms)),
+        )
+
+    def _memory_values(self, m: MemoryWrite) -> tuple[Any, ...]:
+        r = m.record
+        return (
+            r.id,
+            r.tenant,
+            r.user_id,
+            r.agent_id,
+            r.session_id,
+            r.kind,
+            r.text,
+            to_db(r.occurred_at),
+            to_db(r.valid_from),
+            to_db(r.valid_to),
+            to_db(r.created_at),
+            to_db(r.updated_at),
+            to_db(r.expired_at),
+            r.status,
+            r.version,
+            r.superseded_by,
+            _json(r.metadata),
+            _json(r.attributes),
+            m.embed_hash,
+            self.seq,
+        )
+
+    # -- protocol --------------------------------------------------------------------------
+
+    def insert_episodes(self, episodes: Sequence[Episode]) -> None:
+        self._conn.executemany(
+            "INSERT INTO episodes (id, tenant, user_id, agent_id, session_id, role, name, text,"
+            " occurred_at, recorded_at, metadata) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    e.id,
+                    e.tenant,
+                    e.user_id,
+                    e.agent_id,
+                    e.session_id,
+                    e.role,
+                    e.name,
+                    e.text,
+                    to_db(e.occurred_at),
+                    to_db(e.recorded_at),
+                    _json(e.metadata),
+                )
+                for e in episodes
+            ],
+        )
+
+    def insert_memories(self, memories: Sequence[MemoryWrite]) -> None:
+        needed = {eid for m in memories for eid in m.record.episode_ids}
+        rids = self._episode_rids(sorted(needed))
+        missing = needed - rids.keys()
+        if missing:
+            raise InvalidInputError(
+                f"memory evidence names episodes that do not exist: {sorted(missing)[:5]}",
+                episode_ids=sorted(missing)[:20],
+            )
+        for m in memories:
+            cur = self._conn.execute(
+                "INSERT INTO memories (id, tenant, user_id, agent_id, session_id, kind, text,"
+                " occurred_at, valid_from, valid_to, created_at, updated_at, expired_at, status,"
+                " version, superseded_by, metadata, attributes, embed_hash, change_seq)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                self._memory_values(m),
+            )
+            rid = cur.lastrowid
+            assert rid is not None
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO memory_evidence (memory_rid, episode_rid) VALUES (?, ?)",
+                [(rid, rids[eid]) for eid in m.record.episode_ids],
+            )
+            self._write_fts(rid, m.record, m.terms)
+
+    def replace_memory(self, access: Access, memory: MemoryWrite) -> None:
+        r = memory.record
+        access.require(r.user_id)
+        row = self._conn.execute(
+            "SELECT rid FROM memories WHERE id = ? AND tenant = ?", (r.id, access.tenant)
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"memory {r.id} vanished during the transaction")
+        rid = int(row[0])
+        self._conn.execute(
+            "UPDATE memories SET id=?, tenant=?, user_id=?, agent_id=?, session_id=?, kind=?,"
+            " text=?, occurred_at=?, valid_from=?, valid_to=?, created_at=?, updated_at=?,"
+            " expired_at=?, status=?, version=?, superseded_by=?, metadata=?, attributes=?,"
+            " embed_hash=?, change_seq=? WHERE rid=?",
+            (*self._memory_values(memory), rid),
+        )
+        self._conn.execute("DELETE FROM memory_fts WHERE rowid = ?", (rid,))
+        self._write_fts(rid, r, memory.terms)
+        wanted = self._episode_rids(r.episode_ids)
+        self._conn.execute("DELETE FROM memory_evidence WHERE memory_rid = ?", (rid,))
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO memory_evidence (memory_rid, episode_rid) VALUES (?, ?)",
+            [(rid, wanted[eid]) for eid in r.episode_ids if eid in wanted],
+        )
+
+    def add_history(self, events: Sequence[HistoryEvent]) -> None:
+        if not events:
+            return
+        owners: dict[str, tuple[str, str]] = {}
+        for chunk in _chunks(sorted({e.memory_id for e in events})):
+            marks = ",".join("?" * len(chunk))
+            for mid, tenant, user in self._conn.execute(
+                f"SELECT id, tenant, user_id FROM memories WHERE id IN ({marks})", tuple(chunk)
+            ):
+                owners[mid] = (tenant, user)
+        rows = []
+        for e in events:
+            if e.memory_id not in owners:
+                raise StoreError(f"history event for unknown memory {e.memory_id}")
+            tenant, user = owners[e.memory_id]
+            rows.append(
+                (
+                    e.id,
+                    e.memory_id,
+                    tenant,
+                    user,
+                    e.event,
+                    e.version,
+                    to_db(e.at),
+                    e.actor,
+                    e.reason,
+                    None if e.before is None else _json(e.before),
+                    None if e.after is None else _json(e.after),
+                )
+            )
+        self._conn.executemany(
+            "INSERT INTO memory_history (id, memory_id, tenant, user_id, event, version, at,"
+            " actor, reason, before, after) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+
+    def put_vectors(self, vectors: dict[str, Vector]) -> None:
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO vectors (hash, vec) VALUES (?, ?)",
+            [(h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in vectors.items()],
+        )
+
+    def erase(self, access: Access, scope: ScopeFilter) -> EraseResult:
+        if scope.user_id is None:
+            raise InvalidInputError("erase needs a user_id", field="user_id")
+        access.require(scope.user_id)
+        where, params = _scope_sql(access, scope, alias="")
+        conn = self._conn
+        hashes = [
+            h
+            for (h,) in conn.execute(
+                f"SELECT DISTINCT embed_hash FROM memories WHERE {where}"
+                " AND embed_hash IS NOT NULL",
+                params,
+            )
+        ]
+        memory_rows = conn.execute(f"SELECT rid, id FROM memories WHERE {where}", params).fetchall()
+        history = 0
+        for chunk in _chunks([mid for _, mid in memory_rows]):
+            marks = ",".join("?" * len(chunk))
+            history += conn.execute(
+                f"DELETE FROM memory_history WHERE memory_id IN ({marks})", tuple(chunk)
+            ).rowcount
+        for chunk in _chunks([rid for rid, _ in memory_rows]):
+            marks = ",".join("?" * len(chunk))
+            conn.execute(f"DELETE FROM memory_fts WHERE rowid IN ({marks})", tuple(chunk))
+        memories = conn.execute(f"DELETE FROM memories WHERE {where}", params).rowcount
+        episodes = conn.execute(f"DELETE FROM episodes WHERE {where}", params).rowcount
+        vectors = 0
+        for chunk in _chunks(hashes):
+            marks = ",".join("?" * len(chunk))
+            vectors += conn.execute(
+                f"DELETE FROM vectors WHERE hash IN ({marks}) AND NOT EXISTS "
+                "(SELECT 1 FROM memories m WHERE m.embed_hash = vectors.hash)",
+                tuple(chunk),
+            ).rowcount
+        if memories:
+            # Merge FTS5 segments so the deleted terms are rewritten out of the index.
+            conn.execute("INSERT INTO memory_fts (memory_fts) VALUES ('optimize')")
+        self.hard_deleted = True
+        return EraseResult(episodes=episodes, memories=memories, history=history, vectors=vectors)
+
+
+def _scope_sql(access: Access, scope: ScopeFilter, alias: str = "m") -> tuple[str, list[Any]]:
+    p = f"{alias}." if alias else ""
+    clauses = [f"{p}tenant = ?"]
+    params: list[Any] = [access.tenant]
+    if access.user_ids is not None:
+        users = sorted(access.user_ids)
+        clauses.append(f"{p}user_id IN ({','.join('?' * len(users))})" if users else "0")
+        params.extend(users)
+    for column, value in (
+        ("user_id", scope.user_id),
+        ("agent_id", scope.agent_id),
+        ("session_id", scope.session_id),
+    ):
+        if value is not None:
+            clauses.append(f"{p}{column} = ?")
+            params.append(value)
+    return " AND ".join(clauses), params
+
+
+def _json_path(path: tuple[str, ...]) -> str:
+    return "$" + "".join('."' + seg.replace('"', "") + '"' for seg in path)
+
+
+def _sql_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, datetime):
+        return to_db(value)
+    return value
+
+
+def _condition_sql(cond: Condition, alias: str) -> tuple[str, list[Any]]:
+    expr = f"json_extract({alias}.metadata, ?)"
+    path = _json_path(cond.path)
+    if cond.op == "exists":
+        sql = f"json_type({alias}.metadata, ?) IS {'NOT ' if cond.value else ''}NULL"
+        return sql, [path]
+    if cond.op in ("in", "nin"):
+        values = [_sql_value(v) for v in cond.value]
+        if not values:
+            return ("0" if cond.op == "in" else "1"), []
+        marks = ",".join("?" * len(values))
+        neg = "NOT " if cond.op == "nin" else ""
+        return f"{expr} {neg}IN ({marks})", [path, *values]
+    op = {"eq": "=", "ne": "IS NOT", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[cond.op]
+    return f"{expr} {op} ?", [path, _sql_value(cond.value)]
+
+
+def _query_sql(access: Access, query: MemoryQuery, alias: str = "m") -> tuple[str, list[Any]]:
+    where, params = _scope_sql(access, query.scope, alias)
+    clauses = [where]
+    marks = ",".join("?" * len(query.statuses))
+    clauses.append(f"{alias}.status IN ({marks})" if query.statuses else "0")
+    params.extend(query.statuses)
+    if query.kinds is not None:
+        clauses.append(
+            f"{alias}.kind IN ({','.join('?' * len(query.kinds))})" if query.kinds else "0"
+        )
+        params.extend(query.kinds)
+    if query.valid_at is not None:
+        t = to_db(query.valid_at)
+        clauses.append(
+            f"({alias}.valid_from IS NULL OR {alias}.valid_from <= ?)"
+            f" AND ({alias}.valid_to IS NULL OR {alias}.valid_to > ?)"
+        )
+        params.extend([t, t])
+    if query.occurred_after is not None:
+        clauses.append(f"{alias}.occurred_at >= ?")
+        params.append(to_db(query.occurred_after))
+    if query.occurred_before is not None:
+        clauses.append(f"{alias}.occurred_at < ?")
+        params.append(to_db(query.occurred_before))
+    for cond in query.conditions:
+        sql, cond_params = _condition_sql(cond, alias)
+        clauses.append(sql)
+        params.extend(cond_params)
+    if query.ids is not None:
+        ids = sorted(query.ids)
+        clauses.append(f"{alias}.id IN ({','.join('?' * len(ids))})" if ids else "0")
+        params.extend(ids)
+    return " AND ".join(clauses), params
+
+
+class SQLiteStore:
+    """A mnemos store in one SQLite file.
+
+    Args:
+        path: The store file; created (with its directory) if missing.
+        busy_timeout_s: How long a write waits for another process's write to finish.
+
+    Raises:
+        StorePathError: the path cannot be created or written.
+        NotAStoreError: the file is not SQLite, or SQLite without a mnemos schema.
+        SchemaVersionError: the store was written by a newer mnemos.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout_s: float = 30.0) -> None:
+        self.path = Path(path).expanduser()
+        self._busy_timeout_s = busy_timeout_s
+        self._closed = False
+        self._write_lock = threading.RLock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._vectors: VectorCache | None = None
+        self._check_path()
+        self._writer = self._connect()
+        try:
+            self._migrate()
+        except BaseException:
+            self._writer.close()
+            raise
+
+    # -- connections -----------------------------------------------------------------------
+
+    def _check_path(self) -> None:
+        path = self.path
+        if path.exists() and path.is_dir():
+            raise StorePathError(f"{path} is a directory, not a store file", path=str(path))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorePathError(
+                f"cannot create the directory for the store {path}: {exc.strerror or exc}",
+                path=str(path),
+            ) from None
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            raise StorePathError(
+                f"cannot write the store {path}: directory {path.parent} is not writable",
+                path=str(path),
+            )
+        if path.exists():
+            if not os.access(path, os.R_OK | os.W_OK):
+                raise StorePathError(f"cannot read and write the store {path}", path=str(path))
+            with path.open("rb") as fh:
+                head = fh.read(len(_SQLITE_MAGIC))
+            if head and head != _SQLITE_MAGIC:
+                raise NotAStoreError(
+                    f"{path} is not a mnemos store (it is not an SQLite database)", path=str(path)
+                )
+
+    def _connect(self, *, readonly: bool = False) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self._busy_timeout_s,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
+            if not readonly:
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA secure_delete = ON")
+            conn.execute("PRAGMA temp_store = MEMORY")
+            if readonly:
+                conn.execute("PRAGMA query_only = ON")
+        except sqlite3.Error as exc:
+            raise _translate(exc, str(self.path)) from None
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        self._ensure_open()
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect(readonly=True)
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    def _ensure_open(self) -> None:
+        if self._closed:
+            raise ClosedError(f"the store {self.path} is closed")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        conn = self._reader()
+        try:
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise _translate(exc, str(self.path)) from None
+
+    def _read_one(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        with self._read() as conn:
+            return fn(conn)
+
+    # -- schema ----------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        conn = self._writer
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                tables = {
+                    name
+                    for (name,) in conn.execute(
+                        "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
+                    )
+                }
+                if tables and "mnemos_meta" not in tables:
+                    raise NotAStoreError(
+                        f"{self.path} is an SQLite database but not a mnemos store",
+                        path=str(self.path),
+                    )
+                if not tables:
+                    conn.execute(
+                        "CREATE TABLE mnemos_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+                    )
+                    conn.execute(
+                        "CREATE TABLE mnemos_migrations (version INTEGER PRIMARY KEY,"
+                        " name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+                    )
+                    conn.executemany(
+                        "INSERT INTO mnemos_meta (key, value) VALUES (?, ?)",
+                        [
+                            ("format", "mnemos"),
+                            ("schema_version", "0"),
+                            ("created_at", to_db(now())),
+                            ("change_seq", "0"),
+                            ("epoch", "0"),
+                        ],
+                    )
+                meta = dict(conn.execute("SELECT key, value FROM mnemos_meta").fetchall())
+                if meta.get("format") != "mnemos":
+                    raise NotAStoreError(
+                        f"{self.path} is an SQLite database but not a mnemos store",
+                        path=str(self.path),
+                    )
+                version = int(meta.get("schema_version", "0"))
+                if version > LATEST_VERSION:
+                    raise SchemaVersionError(
+                        f"{self.path} has schema version {version}, newer than this mnemos "
+                        f"understands ({LATEST_VERSION}); upgrade mnemos to open it",
+                        schema_version=version,
+                        supported=LATEST_VERSION,
+                    )
+                for migration in MIGRATIONS:
+                    if migration.version <= version:
+                        continue
+                    migration.apply(conn)
+                    conn.execute(
+                        "INSERT INTO mnemos_migrations (version, name, applied_at) VALUES (?,?,?)",
+                        (migration.version, migration.name, to_db(now())),
+                    )
+                    conn.execute(
+                        "UPDATE mnemos_meta SET value = ? WHERE key = 'schema_version'",
+                        (str(migration.version),),
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise _translate(exc, str(self.path)) from None
+
+    def _meta(self, conn: sqlite3.Connection) -> dict[str, str]:
+        return dict(conn.execute("SELECT key, value FROM mnemos_meta").fetchall())
+
+    def info(self) -> StoreInfo:
+        """Location, schema version and recorded embedder."""
+        meta = self._read_one(self._meta)
+        dim = meta.get("dimension")
+        return StoreInfo(
+            location=str(self.path),
+            schema_version=int(meta["schema_version"]),
+            embedder_id=meta.get("embedder"),
+            dimension=int(dim) if dim is not None else None,
+        )
+
+    def bind_embedder(self, embedder_id: str, dimension: int) -> None:
+        """Record the embedder on a new store, or check it on an existing one."""
+        self._ensure_open()
+        with self._write_lock:
+            try:
+                self._writer.execute("BEGIN IMMEDIATE")
+                try:
+                    meta = self._meta(self._writer)
+                    known, known_dim = meta.get("embedder"), meta.get("dimension")
+                    if known is None:
+                        self._writer.executemany(
+                            "INSERT INTO mnemos_meta (key, value) VALUES (?, ?)",
+                            [("embedder", embedder_id), ("dimension", str(dimension))],
+                        )
+                    elif known != embedder_id or int(known_dim or 0) != dimension:
+                        raise EmbedderMismatchError(
+                            f"the store {self.path} was built with embedder {known!r} "
+                            f"(dimension {known_dim}); it cannot be opened with {embedder_id!r} "
+                            f"(dimension {dimension}). Open it with embedder matching the store.",
+                            store_embedder=known,
+                            store_dimension=int(known_dim or 0),
+                            embedder=embedder_id,
+                            dimension=dimension,
+                        )
+                    self._writer.execute("COMMIT")
+                except BaseException:
+                    self._writer.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise _translate(exc, str(self.path)) from None
+        self._vectors = VectorCache(dimension)
+
+    # -- writes ----------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[_Transaction]:
+        """One write transaction (``BEGIN IMMEDIATE``), committed on a clean exit."""
+        self._ensure_open()
+        with self._write_lock:
+            conn = self._writer
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise _translate(exc, str(self.path)) from None
+            try:
+                seq = int(
+                    conn.execute(
+                        "UPDATE mnemos_meta SET value = CAST(value AS INTEGER) + 1"
+                        " WHERE key = 'change_seq' RETURNING value"
+                    ).fetchone()[0]
+                )
+                tx = _Transaction(self, conn, seq)
+                yield tx
+                if tx.hard_deleted:
+                    conn.execute(
+                        "UPDATE mnemos_meta SET value = CAST(value AS INTEGER) + 1"
+                        " WHERE key = 'epoch'"
+                    )
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                conn.execute("ROLLBACK")
+                raise _translate(exc, str(self.path)) from None
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            if tx.hard_deleted:
+                if self._vectors is not None:
+                    self._vectors.clear()
+                # Rewrite the WAL away so erased rows do not linger in it; a busy reader may
+                # hold it, in which case SQLite's next checkpoint does the job.
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def _memory_from_row(
+        self, row: sqlite3.Row | tuple[Any, ...], episode_ids: list[str]
+    ) -> MemoryRecord:
+        (
+            _rid,
+            mid,
+            tenant,
+            user_id,
+            agent_id,
+            session_id,
+            kind,
+            text,
+            occurred_at,
+            valid_from,
+            valid_to,
+            created_at,
+            updated_at,
+            expired_at,
+            status,
+            version,
+            superseded_by,
+            metadata,
+            attributes,
+        ) = row
+        return MemoryRecord(
+            id=mid,
+            tenant=tenant,
+            user_id=user_id,
+            agent_id=agent_id,
+            session_id=session_id,
+            kind=kind,
+            text=text,
+            occurred_at=from_db(occurred_at),
+            valid_from=from_db(valid_from),
+            valid_to=from_db(valid_to),
+            created_at=from_db(created_at),
+            updated_at=from_db(updated_at),
+            expired_at=from_db(expired_at),
+            status=status,
+            version=version,
+            superseded_by=superseded_by,
+            metadata=json.loads(metadata),
+            attributes=json.loads(attributes),
+            episode_ids=episode_ids,
+        )
+
+    @staticmethod
+    def _episode_from_row(row: tuple[Any, ...]) -> Episode:
+        (
+            _rid,
+            eid,
+            tenant,
+            user_id,
+            agent_id,
+            session_id,
+            role,
+            name,
+            text,
+            occurred_at,
+            recorded_at,
+            metadata,
+        ) = row
+        occurred = from_db(occurred_at)
+        recorded = from_db(recorded_at)
+        assert occurred is not None
+        assert recorded is not None
+        return Episode(
+            id=eid,
+            tenant=tenant,
+            user_id=user_id,
+            agent_id=agent_id,
+            session_id=session_id,
+            role=role,
+            name=name,
+            text=text,
+            occurred_at=occurred,
+            recorded_at=recorded,
+            metadata=json.loads(metadata),
+        )
+
+    def _evidence_ids(self, conn: sqlite3.Connection, rids: Sequence[int]) -> dict[int, list[str]]:
+        out: dict[int, list[str]] = {rid: [] for rid in rids}
+        for chunk in _chunks(list(rids)):
+            marks = ",".join("?" * len(chunk))
+            for mrid, eid in conn.execute(
+                "SELECT me.memory_rid, e.id FROM memory_evidence me"
+                " JOIN episodes e ON e.rid = me.episode_rid"
+                f" WHERE me.memory_rid IN ({marks}) ORDER BY e.occurred_at, e.rid",
+                tuple(chunk),
+            ):
+                out[mrid].append(eid)
+        return out
+
+    def _memories_where(
+        self, conn: sqlite3.Connection, where: str, params: Sequence[Any], suffix: str = ""
+    ) -> list[MemoryRecord]:
+        rows = conn.execute(
+            f"SELECT {_MEMORY_COLUMNS} FROM memories m WHERE {where} {suffix}", tuple(params)
+        ).fetchall()
+        evidence = self._evidence_ids(conn, [r[0] for r in rows])
+        return [self._memory_from_row(r, evidence[r[0]]) for r in rows]
+
+    def get_memories(self, access: Access, ids: Sequence[str]) -> list[MemoryRecord]:
+        """Memories by id within the access, in the order asked (missing ids skipped)."""
+        if not ids:
+            return []
+        found: dict[str, MemoryRecord] = {}
+        with self._read() as conn:
+            for chunk in _chunks(list(dict.fromkeys(ids))):
+                where, params = _scope_sql(access, ScopeFilter())
+                where += f" AND m.id IN ({','.join('?' * len(chunk))})"
+                for rec in self._memories_where(conn, where, [*params, *chunk]):
+                    found[rec.id] = rec
+        return [found[i] for i in ids if i in found]
+
+    def list_memories(
+        self, access: Access, query: MemoryQuery, *, offset: int, limit: int
+    ) -> tuple[list[MemoryRecord], int]:
+        """A page of matching memories, newest first, and the total."""
+        where, params = _query_sql(access, query)
+        with self._read() as conn:
+            total = int(
+                conn.execute(f"SELECT count(*) FROM memories m WHERE {where}", params).fetchone()[0]
+            )
+            items = self._memories_where(
+                conn,
+                where,
+                [*params, limit, offset],
+                "ORDER BY m.created_at DESC, m.rid DESC LIMIT ? OFFSET ?",
+            )
+        return items, total
+
+    def get_episodes(self, access: Access, ids: Sequence[str]) -> list[Episode]:
+        """Episodes by id within the access, in the order asked."""
+        found: dict[str, Episode] = {}
+        with self._read() as conn:
+            for chunk in _chunks(list(dict.fromkeys(ids))):
+                where, params = _scope_sql(access, ScopeFilter(), alias="e")
+                sql = (
+                    f"SELECT {_EPISODE_COLUMNS} FROM episodes e WHERE {where}"
+                    f" AND e.id IN ({','.join('?' * len(chunk))})"
+                )
+                for row in conn.execute(sql, [*params, *chunk]):
+                    ep = self._episode_from_row(row)
+                    found[ep.id] = ep
+        return [found[i] for i in ids if i in found]
+
+    def list_episodes(
+        self, access: Access, scope: ScopeFilter, *, offset: int, limit: int
+    ) -> tuple[list[Episode], int]:
+        """A page of episodes in time order, and the total."""
+        where, params = _scope_sql(access, scope, alias="e")
+        with self._read() as conn:
+            total = int(
+                conn.execute(f"SELECT count(*) FROM episodes e WHERE {where}", params).fetchone()[0]
+            )
+            rows = conn.execute(
+                f"SELECT {_EPISODE_COLUMNS} FROM episodes e WHERE {where}"
+                " ORDER BY e.occurred_at, e.rid LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            ).fetchall()
+        return [self._episode_from_row(r) for r in rows], total
+
+    def evidence(self, access: Access, memory_ids: Sequence[str]) -> dict[str, list[Episode]]:
+        """The episodes each memory rests on, in time order."""
+        out: dict[str, list[Episode]] = {mid: [] for mid in memory_ids}
+        if not memory_ids:
+            return out
+        where, params = _scope_sql(access, ScopeFilter(), alias="m")
+        with self._read() as conn:
+            for chunk in _chunks(list(dict.fromkeys(memory_ids))):
+                sql = (
+                    f"SELECT m.id, {_EPISODE_COLUMNS_E}"
+                    " FROM memories m JOIN memory_evidence me ON me.memory_rid = m.rid"
+                    " JOIN episodes e ON e.rid = me.episode_rid"
+                    f" WHERE {where} AND m.id IN ({','.join('?' * len(chunk))})"
+                    " ORDER BY e.occurred_at, e.rid"
+                )
+                for row in conn.execute(sql, [*params, *chunk]):
+                    out[row[0]].append(self._episode_from_row(row[1:]))
+        return out
+
+    def history(self, access: Access, memory_id: str) -> list[HistoryEvent]:
+        """History events of a memory, oldest first."""
+        where, params = _scope_sql(access, ScopeFilter(), alias="h")
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {_HISTORY_COLUMNS} FROM memory_history h"
+                f" WHERE {where} AND h.memory_id = ? ORDER BY h.rid",
+                [*params, memory_id],
+            ).fetchall()
+        return [self._history_from_row(r) for r in rows]
+
+    @staticmethod
+    def _history_from_row(row: tuple[Any, ...]) -> HistoryEvent:
+        hid, mid, event, version, at, actor, reason, before, after = row
+        at_dt = from_db(at)
+        assert at_dt is not None
+        return HistoryEvent(
+            id=hid,
+            memory_id=mid,
+            event=event,
+            version=version,
+            at=at_dt,
+            actor=actor,
+            reason=reason,
+            before=None if before is None else json.loads(before),
+            after=None if after is None else json.loads(after),
+        )
+
+    def get_vectors(self, hashes: Sequence[str]) -> dict[str, Vector]:
+        """Stored vectors for the hashes that have one."""
+        out: dict[str, Vector] = {}
+        with self._read() as conn:
+            for chunk in _chunks(list(dict.fromkeys(hashes))):
+                marks = ",".join("?" * len(chunk))
+                for h, blob in conn.execute(
+                    f"SELECT hash, vec FROM vectors WHERE hash IN ({marks})", tuple(chunk)
+                ):
+                    out[h] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    def lexical_search(
+        self, access: Access, query: MemoryQuery, terms: Sequence[str], limit: int
+    ) -> list[tuple[str, float]]:
+        """BM25 (FTS5) over analysed terms; scope filtering happens inside the match."""
+        unique = list(dict.fromkeys(t for t in terms if t))
+        if not unique or limit <= 0:
+            return []
+        where, params = _query_sql(access, query)
+        match_terms = " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)
+        match = f"terms : ({match_terms})"
+        if query.scope.user_id is not None:
+            match = f"scope : {scope_token(access.tenant, query.scope.user_id)} AND {match}"
+        sql = (
+            "SELECT m.id, -bm25(memory_fts, 0.0, 1.0) AS score FROM memory_fts"
+            " JOIN memories m ON m.rid = memory_fts.rowid"
+            f" WHERE memory_fts MATCH ? AND {where}"
+            " ORDER BY bm25(memory_fts, 0.0, 1.0) LIMIT ?"
+        )
+        with self._read() as conn:
+            rows = conn.execute(sql, [match, *params, limit]).fetchall()
+        return [(mid, float(score)) for mid, score in rows]
+
+    def _load_partition(self, tenant: str, user_id: str, since: int) -> list[PartitionRow]:
+        conn = self._reader()
+        rows = conn.execute(
+            "SELECT m.rid, m.id, m.status, m.kind, m.valid_from, m.valid_to, m.occurred_at,"
+            " m.agent_id, m.session_id, m.change_seq, v.vec FROM memories m"
+            " LEFT JOIN vectors v ON v.hash = m.embed_hash"
+            " WHERE m.tenant = ? AND m.user_id = ? AND m.change_seq > ? ORDER BY m.change_seq",
+            (tenant, user_id, since),
+        ).fetchall()
+        return [
+            PartitionRow(
+                rid=r[0],
+                id=r[1],
+                status=r[2],
+                kind=r[3],
+                valid_from=from_db(r[4]),
+                valid_to=from_db(r[5]),
+                occurred_at=from_db(r[6]),
+                agent_id=r[7],
+                session_id=r[8],
+                change_seq=r[9],
+                vector=None if r[10] is None else np.frombuffer(r[10], dtype=np.float32),
+            )
+            for r in rows
+        ]
+
+    def vector_search(
+        self, access: Access, query: MemoryQuery, vector: Vector, limit: int
+    ) -> list[tuple[str, float]]:
+        """Exact cosine scan of the (tenant, user) partition, filters applied as masks."""
+        user_id = query.scope.user_id
+        if user_id is None:
+            raise InvalidInputError("vector search needs a user_id", field="user_id")
+        access.require(user_id)
+        if self._vectors is None:
+            raise StoreError("no embedder is bound to this store")
+        cache = self._vectors
+        with self._read() as conn:
+            epoch = conn.execute("SELECT value FROM mnemos_meta WHERE key = 'epoch'").fetchone()[0]
+            allowed: list[int] | None = None
+            if query.conditions:
+                where, params = _query_sql(access, query)
+                allowed = [
+                    r
+                    for (r,) in conn.execute(f"SELECT m.rid FROM memories m WHERE {where}", params)
+                ]
+            return cache.search(
+                access.tenant,
+                user_id,
+                epoch=str(epoch),
+                load=self._load_partition,
+                vector=np.asarray(vector, dtype=np.float32),
+                limit=limit,
+                statuses=query.statuses,
+                kinds=query.kinds,
+                valid_at=query.valid_at,
+                occurred_after=query.occurred_after,
+                occurred_before=query.occurred_before,
+                agent_id=query.scope.agent_id,
+                session_id=query.scope.session_id,
+                allowed_rids=allowed,
+                ids=query.ids,
+            )
+
+    def iter_export(
+        self, access: Access, scope: ScopeFilter
+    ) -> Iterator[Episode | MemoryRecord | HistoryEvent]:
+        """Every episode, memory and history event of the scope, in a stable order."""
+        with self._read() as conn:
+            where, params = _scope_sql(access, scope, alias="e")
+            for row in conn.execute(
+                f"SELECT {_EPISODE_COLUMNS} FROM episodes e WHERE {where} ORDER BY e.rid", params
+            ):
+                yield self._episode_from_row(row)
+            where, params = _scope_sql(access, scope, alias="m")
+            cursor = conn.execute(
+                f"SELECT {_MEMORY_COLUMNS} FROM memories m WHERE {where} ORDER BY m.rid", params
+            )
+            while batch := cursor.fetchmany(500):
+                evidence = self._evidence_ids(conn, [r[0] for r in batch])
+                for row in batch:
+                    yield self._memory_from_row(row, evidence[row[0]])
+            where, params = _scope_sql(access, scope, alias="m")
+            for row in conn.execute(
+                f"SELECT {_HISTORY_COLUMNS_H}"
+                f" FROM memory_history h JOIN memories m ON m.id = h.memory_id"
+                f" WHERE {where} ORDER BY h.rid",
+                params,
+            ):
+                yield self._history_from_row(row)
+
+    def stats(self, access: Access, scope: ScopeFilter) -> StoreStats:
+        """Counts for the scope; file size for the whole store."""
+        with self._read() as conn:
+            meta = self._meta(conn)
+            ew, ep = _scope_sql(access, scope, alias="e")
+            mw, mp = _scope_sql(access, scope, alias="m")
+            hw, hp = _scope_sql(access, scope, alias="h")
+            episodes = conn.execute(f"SELECT count(*) FROM episodes e WHERE {ew}", ep).fetchone()[0]
+            by_status = dict(
+                conn.execute(
+                    f"SELECT status, count(*) FROM memories m WHERE {mw} GROUP BY status", mp
+                )
+            )
+            by_kind = dict(
+                conn.execute(f"SELECT kind, count(*) FROM memories m WHERE {mw} GROUP BY kind", mp)
+            )
+            users = conn.execute(
+                f"SELECT count(DISTINCT user_id) FROM episodes e WHERE {ew}", ep
+            ).fetchone()[0]
+            history = conn.execute(
+                f"SELECT count(*) FROM memory_history h WHERE {hw}", hp
+            ).fetchone()[0]
+            vectors = conn.execute(
+                f"SELECT count(DISTINCT embed_hash) FROM memories m WHERE {mw}", mp
+            ).fetchone()[0]
+        size = sum(p.stat().st_size for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
+        return StoreStats(
+            path=str(self.path),
+            schema_version=int(meta["schema_version"]),
+            embedder=meta.get("embedder", ""),
+            dimension=int(meta.get("dimension", 0)),
+            episodes=episodes,
+            memories=sum(by_status.values()),
+            memories_by_status=by_status,
+            memories_by_kind=by_kind,
+            users=users,
+            history_events=history,
+            vectors=vectors,
+            file_bytes=size,
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close every connection; later calls raise ClosedError. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        with self._write_lock:
+            with contextlib.suppress(sqlite3.Error):
+                self._writer.execute("PRAGMA optimize")
+            self._writer.close()
+        if self._vectors is not None:
+            self._vectors.clear()

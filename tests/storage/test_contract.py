@@ -1,0 +1,328 @@
+"""Behaviour every Store backend must have, run against each backend through one fixture."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnemos.engine.text import analyze, content_hash
+from mnemos.errors import AccessDeniedError, ConflictError, EmbedderMismatchError
+from mnemos.models import Episode, HistoryEvent, MemoryRecord
+from mnemos.storage.base import (
+    Access,
+    Condition,
+    MemoryQuery,
+    MemoryWrite,
+    ScopeFilter,
+    Store,
+)
+
+DIM = 8
+T0 = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
+ACCESS = Access("t1")
+
+
+def _sqlite(path: Path) -> Store:
+    from mnemos.storage.sqlite import SQLiteStore
+
+    return SQLiteStore(path)
+
+
+BACKENDS: dict[str, Callable[[Path], Store]] = {"sqlite": _sqlite}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
+    """Opens the backend on one location; every store opened is closed at the end."""
+    opened: list[Store] = []
+
+    def make() -> Store:
+        store = BACKENDS[request.param](tmp_path / "contract.db")
+        store.bind_embedder("test-embedder", DIM)
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(open_store: Callable[[], Store]) -> Store:
+    return open_store()
+
+
+def vec(*values: float) -> np.ndarray:
+    v = np.zeros(DIM, dtype=np.float32)
+    v[: len(values)] = values
+    return v / np.linalg.norm(v)
+
+
+def episode(user: str = "u1", text: str = "hello", tenant: str = "t1", **kw: object) -> Episode:
+    return Episode(
+        id=str(uuid.uuid4()), tenant=tenant, user_id=user, role="user", text=text,
+        occurred_at=kw.pop("at", T0), recorded_at=T0, **kw,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def memory(ep: Episode, text: str | None = None, **kw: object) -> MemoryRecord:
+    text = text or ep.text
+    fields: dict[str, object] = {
+        "id": str(uuid.uuid4()), "tenant": ep.tenant, "user_id": ep.user_id, "kind": "note",
+        "text": text, "occurred_at": ep.occurred_at, "valid_from": ep.occurred_at,
+        "created_at": T0, "updated_at": T0, "episode_ids": [ep.id],
+    }  # fmt: skip
+    fields.update(kw)
+    return MemoryRecord(**fields)  # type: ignore[arg-type]
+
+
+def write(record: MemoryRecord, vector: np.ndarray | None = None) -> tuple[MemoryWrite, dict]:
+    vector = vec(1.0) if vector is None else vector
+    h = content_hash(record.text + str(vector.tolist()))
+    return MemoryWrite(record, analyze(record.text), h), {h: vector}
+
+
+def put(store: Store, *pairs: tuple[Episode, MemoryRecord, np.ndarray | None]) -> None:
+    with store.transaction() as tx:
+        tx.insert_episodes([p[0] for p in pairs])
+        for _, rec, vector in pairs:
+            w, vs = write(rec, vector)
+            tx.put_vectors(vs)
+            tx.insert_memories([w])
+
+
+def q(user: str | None = "u1", **kw: object) -> MemoryQuery:
+    return MemoryQuery(scope=ScopeFilter(user_id=user), **kw)  # type: ignore[arg-type]
+
+
+def test_written_records_read_back_equal(store: Store) -> None:
+    ep = episode(text="Caroline adopted a puppy", metadata={"a": [1, {"b": None}]})
+    rec = memory(ep, metadata={"topic": "pets"}, attributes={"speaker": "Caroline"})
+    put(store, (ep, rec, None))
+    assert store.get_episodes(ACCESS, [ep.id]) == [ep]
+    assert store.get_memories(ACCESS, [rec.id]) == [rec]
+    assert store.evidence(ACCESS, [rec.id]) == {rec.id: [ep]}
+
+
+def test_a_failed_transaction_writes_nothing(store: Store) -> None:
+    ep = episode()
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.insert_episodes([ep])
+        w, vs = write(memory(ep))
+        tx.put_vectors(vs)
+        tx.insert_memories([w])
+        raise RuntimeError("boom")
+    assert store.get_episodes(ACCESS, [ep.id]) == []
+    assert store.list_memories(ACCESS, q(), offset=0, limit=10) == ([], 0)
+
+
+def test_duplicate_ids_conflict_and_roll_back(store: Store) -> None:
+    ep = episode()
+    put(store, (ep, memory(ep), None))
+    other = episode(text="second")
+    with pytest.raises(ConflictError), store.transaction() as tx:
+        tx.insert_episodes([other])
+        tx.insert_episodes([ep])
+    assert store.get_episodes(ACCESS, [other.id]) == []
+
+
+def test_listing_pages_newest_first_with_total(store: Store) -> None:
+    eps = [episode(text=f"memory number {i}") for i in range(7)]
+    for i, ep in enumerate(eps):
+        put(store, (ep, memory(ep, created_at=T0 + timedelta(minutes=i)), None))
+    first, total = store.list_memories(ACCESS, q(), offset=0, limit=3)
+    second, _ = store.list_memories(ACCESS, q(), offset=3, limit=3)
+    third, _ = store.list_memories(ACCESS, q(), offset=6, limit=3)
+    assert total == 7
+    texts = [m.text for m in first + second + third]
+    assert texts == [f"memory number {i}" for i in reversed(range(7))]
+
+
+def test_tenants_and_user_restrictions_isolate_rows(store: Store) -> None:
+    mine, theirs, other_user = episode(), episode(tenant="t2"), episode(user="u2")
+    m1, m2, m3 = memory(mine), memory(theirs), memory(other_user)
+    put(store, (mine, m1, None), (theirs, m2, None), (other_user, m3, None))
+    assert [m.id for m in store.get_memories(ACCESS, [m1.id, m2.id, m3.id])] == [m1.id, m3.id]
+    only_u1 = Access("t1", frozenset({"u1"}))
+    assert [m.id for m in store.get_memories(only_u1, [m1.id, m3.id])] == [m1.id]
+    assert store.get_episodes(only_u1, [other_user.id]) == []
+    assert store.list_memories(only_u1, q(user=None), offset=0, limit=10)[1] == 1
+    with pytest.raises(AccessDeniedError):
+        store.vector_search(only_u1, q(user="u2"), vec(1.0), 5)
+    assert store.lexical_search(only_u1, q(user="u2"), ["hello"], 5) == []
+
+
+def test_lexical_search_ranks_by_bm25_within_scope(store: Store) -> None:
+    a = episode(text="We went hiking in the mountains and hiked all day")
+    b = episode(text="The mountains were far away")
+    c = episode(text="I baked bread")
+    d = episode(user="u2", text="hiking hiking hiking")
+    records = [memory(x) for x in (a, b, c, d)]
+    put(store, *[(e, r, None) for e, r in zip((a, b, c, d), records, strict=True)])
+    hits = store.lexical_search(ACCESS, q(), analyze("hiking mountains"), 10)
+    assert [h[0] for h in hits] == [records[0].id, records[1].id]
+    assert hits[0][1] > hits[1][1] > 0
+
+
+def test_vector_search_orders_by_cosine_and_applies_filters(store: Store) -> None:
+    eps = [episode(text=f"text {i}") for i in range(4)]
+    recs = [
+        memory(eps[0]),
+        memory(eps[1], kind="fact"),
+        memory(eps[2], status="deleted"),
+        memory(eps[3], metadata={"topic": "x"}),
+    ]
+    vectors = [vec(1, 0), vec(1, 0.2), vec(1, 0.01), vec(0, 1)]
+    put(store, *zip(eps, recs, vectors, strict=True))
+    hits = store.vector_search(ACCESS, q(), vec(1, 0), 10)
+    assert [h[0] for h in hits] == [recs[0].id, recs[1].id, recs[3].id]
+    assert hits[0][1] == pytest.approx(1.0, abs=1e-5)
+    assert [h[0] for h in store.vector_search(ACCESS, q(kinds=("fact",)), vec(1, 0), 10)] == [
+        recs[1].id
+    ]
+    cond = (Condition(("topic",), "eq", "x"),)
+    assert [h[0] for h in store.vector_search(ACCESS, q(conditions=cond), vec(1, 0), 10)] == [
+        recs[3].id
+    ]
+
+
+def test_validity_window_selects_what_was_true_then(store: Store) -> None:
+    old_ep, new_ep = episode(text="lives in Porto"), episode(text="lives in Lisbon")
+    switch = T0 + timedelta(days=30)
+    old = memory(old_ep, status="superseded", valid_to=switch)
+    new = memory(new_ep, valid_from=switch)
+    put(store, (old_ep, old, vec(1)), (new_ep, new, vec(1, 0.1)))
+    both = ("active", "superseded")
+    before = q(statuses=both, valid_at=T0 + timedelta(days=1))
+    after = q(statuses=both, valid_at=switch + timedelta(days=1))
+    assert [h[0] for h in store.vector_search(ACCESS, before, vec(1), 5)] == [old.id]
+    assert [h[0] for h in store.vector_search(ACCESS, after, vec(1), 5)] == [new.id]
+    assert [h[0] for h in store.lexical_search(ACCESS, before, ["live"], 5)] == [old.id]
+    assert [h[0] for h in store.lexical_search(ACCESS, after, ["live"], 5)] == [new.id]
+    assert [m.id for m in store.list_memories(ACCESS, q(), offset=0, limit=5)[0]] == [new.id]
+
+
+def test_metadata_conditions(store: Store) -> None:
+    eps = [episode(text=f"note {i}") for i in range(4)]
+    metas = [{"n": 1, "tag": "a"}, {"n": 5, "tag": "b"}, {"n": 9, "deep": {"k": True}}, {}]
+    recs = [memory(e, metadata=m) for e, m in zip(eps, metas, strict=True)]
+    put(store, *[(e, r, None) for e, r in zip(eps, recs, strict=True)])
+
+    def ids(*conds: Condition) -> set[str]:
+        found, _ = store.list_memories(ACCESS, q(conditions=conds), offset=0, limit=10)
+        return {m.id for m in found}
+
+    assert ids(Condition(("n",), "gte", 5)) == {recs[1].id, recs[2].id}
+    assert ids(Condition(("tag",), "in", ("a", "b"))) == {recs[0].id, recs[1].id}
+    assert ids(Condition(("deep", "k"), "eq", True)) == {recs[2].id}
+    assert ids(Condition(("tag",), "exists", False)) == {recs[2].id, recs[3].id}
+    assert ids(Condition(("n",), "lt", 5), Condition(("tag",), "eq", "a")) == {recs[0].id}
+
+
+def test_replace_memory_reindexes(store: Store) -> None:
+    ep = episode(text="I play the violin")
+    rec = memory(ep)
+    put(store, (ep, rec, vec(1)))
+    updated = rec.model_copy(update={"text": "I play the cello", "version": 2})
+    w, vs = write(updated, vec(0, 1))
+    with store.transaction() as tx:
+        tx.put_vectors(vs)
+        tx.replace_memory(ACCESS, w)
+    assert store.get_memories(ACCESS, [rec.id])[0].text == "I play the cello"
+    assert store.lexical_search(ACCESS, q(), ["violin"], 5) == []
+    assert [h[0] for h in store.lexical_search(ACCESS, q(), ["cello"], 5)] == [rec.id]
+    top = store.vector_search(ACCESS, q(), vec(0, 1), 1)
+    assert top[0][0] == rec.id
+    assert top[0][1] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_history_appends_in_order(store: Store) -> None:
+    ep = episode()
+    rec = memory(ep)
+    put(store, (ep, rec, None))
+    events = [
+        HistoryEvent(id=str(uuid.uuid4()), memory_id=rec.id, event=e, version=i + 1, at=T0)
+        for i, e in enumerate(("ADD", "UPDATE", "DELETE"))
+    ]
+    for e in events:
+        with store.transaction() as tx:
+            tx.add_history([e])
+    assert store.history(ACCESS, rec.id) == events
+    assert store.history(Access("t2"), rec.id) == []
+
+
+def test_erase_removes_the_scope_and_nothing_else(store: Store) -> None:
+    gone, kept = episode(text="secret words"), episode(user="u2", text="other words")
+    g, k = memory(gone), memory(kept)
+    put(store, (gone, g, vec(1)), (kept, k, vec(0, 1)))
+    with store.transaction() as tx:
+        tx.add_history(
+            [HistoryEvent(id=str(uuid.uuid4()), memory_id=g.id, event="ADD", version=1, at=T0)]
+        )
+    with store.transaction() as tx:
+        counts = tx.erase(ACCESS, ScopeFilter(user_id="u1"))
+    assert (counts.episodes, counts.memories, counts.history) == (1, 1, 1)
+    assert store.get_memories(ACCESS, [g.id, k.id]) == [k]
+    assert store.get_episodes(ACCESS, [gone.id]) == []
+    assert store.history(ACCESS, g.id) == []
+    assert store.lexical_search(ACCESS, q(), ["secret"], 5) == []
+    assert store.vector_search(ACCESS, q(), vec(1), 5) == []
+    assert [h[0] for h in store.vector_search(ACCESS, q(user="u2"), vec(0, 1), 5)] == [k.id]
+
+
+def test_vectors_round_trip_by_hash(store: Store) -> None:
+    v = vec(0.3, 0.4, 0.5)
+    with store.transaction() as tx:
+        tx.put_vectors({"h1": v})
+    got = store.get_vectors(["h1", "missing"])
+    assert list(got) == ["h1"]
+    np.testing.assert_array_equal(got["h1"], v)
+
+
+def test_a_second_connection_sees_writes_at_once(open_store: Callable[[], Store]) -> None:
+    first, second = open_store(), open_store()
+    assert second.vector_search(ACCESS, q(), vec(1), 5) == []
+    ep = episode(text="fresh memory")
+    rec = memory(ep)
+    put(first, (ep, rec, vec(1)))
+    assert [h[0] for h in second.vector_search(ACCESS, q(), vec(1), 5)] == [rec.id]
+    assert [h[0] for h in second.lexical_search(ACCESS, q(), ["fresh"], 5)] == [rec.id]
+    with first.transaction() as tx:
+        tx.erase(ACCESS, ScopeFilter(user_id="u1"))
+    assert second.vector_search(ACCESS, q(), vec(1), 5) == []
+
+
+def test_the_embedder_is_bound_once(open_store: Callable[[], Store]) -> None:
+    store = open_store()
+    store.bind_embedder("test-embedder", DIM)
+    with pytest.raises(EmbedderMismatchError, match="test-embedder"):
+        store.bind_embedder("another", DIM)
+    with pytest.raises(EmbedderMismatchError):
+        store.bind_embedder("test-embedder", DIM + 1)
+    info = store.info()
+    assert (info.embedder_id, info.dimension) == ("test-embedder", DIM)
+
+
+def test_export_iterates_everything_in_scope(store: Store) -> None:
+    a, b = episode(), episode(user="u2")
+    ra, rb = memory(a, status="deleted"), memory(b)
+    put(store, (a, ra, None), (b, rb, None))
+    everything = list(store.iter_export(ACCESS, ScopeFilter()))
+    assert {type(x).__name__ for x in everything} == {"Episode", "MemoryRecord"}
+    assert len(everything) == 4
+    only_u1 = list(store.iter_export(ACCESS, ScopeFilter(user_id="u1")))
+    assert only_u1 == [a, ra]
+
+
+def test_stats_count_the_scope(store: Store) -> None:
+    a, b = episode(), episode(user="u2")
+    put(store, (a, memory(a), None), (b, memory(b, kind="fact"), None))
+    stats = store.stats(ACCESS, ScopeFilter())
+    assert (stats.episodes, stats.memories, stats.users) == (2, 2, 2)
+    assert stats.memories_by_kind == {"note": 1, "fact": 1}
+    assert store.stats(ACCESS, ScopeFilter(user_id="u2")).memories == 1

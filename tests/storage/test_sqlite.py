@@ -1,0 +1,112 @@
+"""What is particular to the SQLite store: the file, its schema, and concurrent writers."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from mnemos import Memory
+from mnemos.storage.migrations import LATEST_VERSION, MIGRATIONS
+from mnemos.storage.sqlite import SQLiteStore
+
+
+def test_a_new_store_records_schema_embedder_and_migrations(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    Memory(path, embedder="hash").close()
+    conn = sqlite3.connect(path)
+    meta = dict(conn.execute("SELECT key, value FROM mnemos_meta"))
+    applied = conn.execute(
+        "SELECT version, name FROM mnemos_migrations ORDER BY version"
+    ).fetchall()
+    journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    conn.close()
+    assert meta["format"] == "mnemos"
+    assert int(meta["schema_version"]) == LATEST_VERSION
+    assert (meta["embedder"], meta["dimension"]) == ("hash-v1-64", "64")
+    assert applied == [(m.version, m.name) for m in MIGRATIONS]
+    assert journal == "wal"
+
+
+def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    for _ in range(3):
+        with Memory(path, embedder="hash") as mem:
+            mem.add("again", user_id="u")
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT count(*) FROM mnemos_migrations").fetchone()[0] == len(MIGRATIONS)
+    conn.close()
+    with Memory(path, embedder="hash") as mem:
+        assert mem.stats().episodes == 3
+
+
+def test_default_path_is_under_the_data_dir(tmp_path: Path) -> None:
+    with Memory(embedder="hash") as mem:
+        assert mem.settings.store_path == tmp_path / "data" / "mnemos.db"
+        mem.add("x", user_id="u")
+    assert (tmp_path / "data" / "mnemos.db").is_file()
+
+
+def test_store_info_and_close(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    store.bind_embedder("e", 4)
+    info = store.info()
+    assert (info.schema_version, info.embedder_id, info.dimension) == (LATEST_VERSION, "e", 4)
+    store.close()
+    store.close()
+
+
+def _writer(path: str, worker: int, count: int, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    try:
+        with Memory(path, embedder="hash", busy_timeout_s=60) as mem:
+            for i in range(count):
+                mem.add(
+                    [{"role": "user", "content": f"worker {worker} message {i}"}],
+                    user_id="shared",
+                    session_id=f"w{worker}",
+                )
+                mem.search(f"message {i}", user_id="shared")
+        queue.put((worker, "ok"))
+    except Exception as exc:  # report any failure, "database is locked" included
+        queue.put((worker, f"{type(exc).__name__}: {exc}"))
+
+
+def test_two_processes_writing_one_file_lose_nothing(tmp_path: Path) -> None:
+    path = str(tmp_path / "shared.db")
+    Memory(path, embedder="hash").close()
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    count = 150
+    procs = [ctx.Process(target=_writer, args=(path, w, count, queue)) for w in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=300)
+    results = sorted(queue.get(timeout=5) for _ in procs)
+    assert results == [(0, "ok"), (1, "ok")]
+    with Memory(path, embedder="hash") as mem:
+        assert mem.stats().episodes == 2 * count
+        texts = {e.text for e in mem.episodes.list(user_id="shared", limit=1000).items}
+        assert texts == {f"worker {w} message {i}" for w in range(2) for i in range(count)}
+        for w in range(2):
+            hits = mem.search(f"worker {w} message 7", user_id="shared", session_id=f"w{w}").hits
+            assert hits[0].text == f"worker {w} message 7"
+
+
+@pytest.mark.parametrize("threads", [8])
+def test_threads_share_one_memory(tmp_path: Path, threads: int) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with Memory(tmp_path / "t.db", embedder="hash") as mem:
+
+        def work(n: int) -> int:
+            for i in range(25):
+                mem.add(f"thread {n} note {i}", user_id="u")
+                mem.search(f"note {i}", user_id="u")
+            return n
+
+        with ThreadPoolExecutor(threads) as pool:
+            assert sorted(pool.map(work, range(threads))) == list(range(threads))
+        assert mem.stats().episodes == threads * 25
