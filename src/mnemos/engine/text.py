@@ -44,7 +44,9 @@ _stemmer = Stemmer.Stemmer("english")
 
 def normalize(text: str) -> str:
     """Case-fold, fold accents and unify apostrophes, keeping the words in place."""
-    folded = unicodedata.normalize("NFKD", text.casefold())
+    # Decompose first: compatibility forms (fraktur letters, ligatures) fold to plain ones,
+    # which only then case-fold.
+    folded = unicodedata.normalize("NFKD", text).casefold()
     stripped = "".join(ch for ch in folded if not unicodedata.combining(ch))
     return stripped.replace("\u2019", "'")
 
