@@ -253,3 +253,38 @@ def test_stats_reports_counts(mem: Memory) -> None:
     assert stats.memories >= 3
     assert stats.file_bytes > 0
     assert stats.embedder == "hash-v1-64"
+
+
+def test_context_is_a_dated_prompt_block_within_budget(mem: Memory) -> None:
+    mem.add(
+        [{"role": "user", "name": "Ana", "content": "I finished the Porto half marathon in 2h04"}],
+        user_id="ana",
+        at="2024-05-06",
+    )
+    for i in range(30):
+        mem.add(f"an unrelated remark about marathon logistics number {i}", user_id="ana")
+    ctx = mem.context("How did the Porto half marathon go?", user_id="ana", budget_tokens=120)
+    assert ctx.tokens <= 120
+    assert (
+        ctx.text.splitlines()[1] == "- [2024-05-06] Ana: I finished the Porto half marathon in 2h04"
+    )
+    assert ctx.hits[0].text == "I finished the Porto half marathon in 2h04"
+    empty = mem.context("anything", user_id="nobody")
+    assert (empty.text, empty.hits) == ("No relevant memories.", [])
+
+
+def test_scoped_views_share_the_store_but_not_the_reach(mem: Memory) -> None:
+    rec = mem.add("bob's note", user_id="bob").memories[0]
+    alice = mem.scoped(user_ids=["alice"])
+    other_tenant = mem.scoped(tenant="elsewhere")
+    alice.add("alice's note", user_id="alice")
+    with pytest.raises(AccessDeniedError):
+        alice.search("note", user_id="bob")
+    with pytest.raises(NotFoundError):
+        alice.get(rec.id)
+    with pytest.raises(NotFoundError):
+        other_tenant.get(rec.id)
+    assert other_tenant.stats().episodes == 0
+    alice.close()
+    assert mem.get(rec.id).text == "bob's note"
+    assert mem.stats().episodes == 2

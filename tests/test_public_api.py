@@ -13,7 +13,7 @@ from mnemos.embedders import create_embedder
 
 EXPECTED = [
     "HYBRID", "LEXICAL", "RECIPES", "SEMANTIC", "AccessDeniedError", "AddResult", "AsyncMemory",
-    "AuthenticationError", "ClosedError", "ConfigurationError", "ConflictError",
+    "AuthenticationError", "ClosedError", "ConfigurationError", "ConflictError", "Context",
     "EmbedderError", "EmbedderMismatchError", "Episode", "EraseResult", "Evidence",
     "HistoryEvent", "InvalidInputError", "Memory", "MemoryChange", "MemoryRecord", "Message",
     "MissingDependencyError", "MnemosError", "NotAStoreError", "NotFoundError", "Page",

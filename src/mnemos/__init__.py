@@ -32,6 +32,7 @@ from mnemos.errors import (
 from mnemos.memory import AsyncMemory, Memory
 from mnemos.models import (
     AddResult,
+    Context,
     Episode,
     EraseResult,
     Evidence,
@@ -59,6 +60,7 @@ __all__ = [
     "ClosedError",
     "ConfigurationError",
     "ConflictError",
+    "Context",
     "EmbedderError",
     "EmbedderMismatchError",
     "Episode",

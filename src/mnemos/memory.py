@@ -19,6 +19,7 @@ from mnemos.engine.engine import Engine
 from mnemos.errors import ClosedError, InvalidInputError
 from mnemos.models import (
     AddResult,
+    Context,
     Episode,
     EraseResult,
     HistoryEvent,
@@ -130,8 +131,32 @@ class Memory:
                 store.close()
             raise
         self._store = store
+        self._owns_store = True
         self.settings = settings
         self.episodes = Episodes(self)
+
+    def scoped(self, *, tenant: str | None = None, user_ids: Iterable[str] | None = None) -> Memory:
+        """A view of this Memory confined to a tenant and (optionally) some user scopes.
+
+        The view shares the store, embedder and caches; closing it does not close this
+        Memory. Servers use it to bind each request to its API key's tenant and scopes.
+
+        Raises:
+            InvalidInputError: ``user_ids`` is a single string.
+        """
+        if isinstance(user_ids, str):
+            raise InvalidInputError("user_ids must be a collection of user ids, not one string")
+        engine = self._engine
+        access = Access(
+            tenant or engine.access.tenant, None if user_ids is None else frozenset(user_ids)
+        )
+        view = object.__new__(Memory)
+        view._engine_ = engine.with_access(access)
+        view._store = self._store
+        view._owns_store = False
+        view.settings = self.settings
+        view.episodes = Episodes(view)
+        return view
 
     # -- state -----------------------------------------------------------------------------
 
@@ -151,7 +176,8 @@ class Memory:
         """Close the store. Idempotent; any later call raises ClosedError."""
         if self._engine_ is not None:
             self._engine_ = None
-            self._store.close()
+            if self._owns_store:
+                self._store.close()
 
     def __enter__(self) -> Self:
         self._engine  # noqa: B018 - raises ClosedError when entered after close
@@ -292,6 +318,29 @@ class Memory:
             config=config,
         )
 
+    def context(
+        self,
+        query: str,
+        *,
+        user_id: str,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        budget_tokens: int = 1000,
+        at: Any = None,
+    ) -> Context:
+        """A prompt-ready block of what to remember about ``query``, within a token budget.
+
+        Each line carries the date it happened and who said it, most relevant first.
+        """
+        return self._engine.context(
+            query,
+            user_id=user_id,
+            agent_id=agent_id,
+            session_id=session_id,
+            budget_tokens=budget_tokens,
+            at=at,
+        )
+
     def get(self, memory_id: str) -> MemoryRecord:
         """One memory by id, whatever its status.
 
@@ -378,6 +427,18 @@ class AsyncMemory:
     async def search(self, query: str, **kwargs: Any) -> SearchResult:
         """See :meth:`Memory.search`."""
         return await asyncio.to_thread(self._memory.search, query, **kwargs)
+
+    async def context(self, query: str, **kwargs: Any) -> Context:
+        """See :meth:`Memory.context`."""
+        return await asyncio.to_thread(self._memory.context, query, **kwargs)
+
+    def scoped(self, **kwargs: Any) -> AsyncMemory:
+        """See :meth:`Memory.scoped`."""
+        view = object.__new__(AsyncMemory)
+        view._memory = self._memory.scoped(**kwargs)
+        view.settings = self.settings
+        view.episodes = _AsyncEpisodes(view._memory)
+        return view
 
     async def get(self, memory_id: str) -> MemoryRecord:
         """See :meth:`Memory.get`."""

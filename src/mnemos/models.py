@@ -21,6 +21,7 @@ __all__ = [
     "MEMORY_KINDS",
     "MEMORY_STATUSES",
     "AddResult",
+    "Context",
     "Episode",
     "EraseResult",
     "Evidence",
@@ -195,6 +196,22 @@ class SearchResult(_Record):
     budget_tokens: int | None = None
     at: datetime | None = None
     took_ms: float = 0.0
+
+
+class Context(_Record):
+    """A prompt-ready block of what to remember, within a token budget.
+
+    Attributes:
+        text: The block to paste into a prompt.
+        hits: The memories it was built from, best first.
+        tokens: Tokens in ``text`` (as :func:`mnemos.engine.text.count_tokens` counts).
+    """
+
+    query: str
+    text: str
+    hits: list[SearchHit]
+    tokens: int
+    budget_tokens: int
 
 
 class HistoryEvent(_Record):

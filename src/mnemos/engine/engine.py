@@ -6,6 +6,7 @@ this class; it never learns which storage backend it drives.
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 import uuid
@@ -35,6 +36,7 @@ from mnemos.errors import ConflictError, InvalidInputError, NotFoundError
 from mnemos.io.jsonl import read_export, write_export
 from mnemos.models import (
     AddResult,
+    Context,
     Episode,
     EraseResult,
     Evidence,
@@ -91,6 +93,12 @@ class Engine:
         self.embeddings = EmbeddingService(embedder, store)
         self.default_config = HYBRID.model_copy(update={"rrf_k": settings.rrf_k})
         store.bind_embedder(embedder.id, embedder.dimension)
+
+    def with_access(self, access: Access) -> Engine:
+        """The same engine (store, embedder, caches) confined to another access scope."""
+        clone = copy.copy(self)
+        clone.access = access
+        return clone
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -562,6 +570,49 @@ class Engine:
             took_ms=(time.perf_counter() - started) * 1000,
         )
 
+    def context(
+        self,
+        query: Any,
+        *,
+        user_id: Any,
+        agent_id: Any = None,
+        session_id: Any = None,
+        budget_tokens: Any = 1000,
+        at: Any = None,
+        limit: Any = 20,
+    ) -> Context:
+        """A prompt block of the memories most relevant to ``query``, within a budget."""
+        budget = check_limit(budget_tokens, field="budget_tokens", low=50, high=1_000_000)
+        header = "Relevant memories (most relevant first; date = when it happened):"
+        room = budget - count_tokens(header)
+        lines: list[str] = []
+        used: list[SearchHit] = []
+        result = self.search(
+            query,
+            user_id=user_id,
+            agent_id=agent_id,
+            session_id=session_id,
+            limit=limit,
+            at=at,
+            budget_tokens=room,
+        )
+        for hit in result.hits:
+            line = _context_line(hit)
+            cost = count_tokens(line)
+            if cost > room:
+                continue
+            room -= cost
+            lines.append(line)
+            used.append(hit)
+        text = "\n".join([header, *lines]) if lines else "No relevant memories."
+        return Context(
+            query=result.query,
+            text=text,
+            hits=used,
+            tokens=count_tokens(text),
+            budget_tokens=budget,
+        )
+
     @staticmethod
     def _hit(
         record: MemoryRecord,
@@ -603,3 +654,10 @@ class Engine:
             ],
             tokens=tokens,
         )
+
+
+def _context_line(hit: SearchHit) -> str:
+    when = hit.occurred_at.strftime("%Y-%m-%d") if hit.occurred_at else "undated"
+    speakers = sorted({e.name or e.role for e in hit.evidence})
+    who = f"{', '.join(speakers)}: " if speakers else ""
+    return f"- [{when}] {who}{' '.join(hit.text.split())}"
