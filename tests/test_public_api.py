@@ -14,7 +14,7 @@ from mnemos.embedders import create_embedder
 EXPECTED = [
     "HYBRID", "LEXICAL", "RECIPES", "SEMANTIC", "AccessDeniedError", "AddResult", "AsyncMemory",
     "AuthenticationError", "ClosedError", "ConfigurationError", "ConflictError", "Context",
-    "EmbedderError", "EmbedderMismatchError", "Episode", "EraseResult", "Evidence",
+    "EmbedderError", "EmbedderMismatchError", "Entity", "Episode", "EraseResult", "Evidence",
     "HistoryEvent", "InvalidInputError", "Memory", "MemoryChange", "MemoryRecord", "Message",
     "MissingDependencyError", "MnemosError", "NotAStoreError", "NotFoundError", "Page",
     "SchemaVersionError", "SearchConfig", "SearchHit", "SearchResult", "Settings",

@@ -33,6 +33,7 @@ from mnemos.memory import AsyncMemory, Memory
 from mnemos.models import (
     AddResult,
     Context,
+    Entity,
     Episode,
     EraseResult,
     Evidence,
@@ -63,6 +64,7 @@ __all__ = [
     "Context",
     "EmbedderError",
     "EmbedderMismatchError",
+    "Entity",
     "Episode",
     "EraseResult",
     "Evidence",
