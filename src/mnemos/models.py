@@ -195,6 +195,9 @@ class SearchHit(_Record):
         evidence: The episodes the memory was derived from.
         context: Neighbouring episodes of the same session (the turns around the evidence),
             returned so the hit reads in context; not evidence.
+        matched: Ids of the memories that matched the query for this hit; when hits are
+            collapsed per episode, the episode's note is returned and the statements that
+            matched are listed here.
         tokens: Tokens this hit adds to a context: its text, plus evidence and context
             episodes whose text it does not already contain.
     """
@@ -216,6 +219,7 @@ class SearchHit(_Record):
     attributes: dict[str, Any] = Field(default_factory=dict)
     evidence: list[Evidence] = Field(default_factory=list)
     context: list[Evidence] = Field(default_factory=list)
+    matched: list[str] = Field(default_factory=list)
     tokens: int = 0
 
 

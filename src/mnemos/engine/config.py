@@ -7,11 +7,13 @@ Default weights were tuned on the LoCoMo dev split only (see ``mnemos bench loco
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["CHANNELS", "FIELDS", "HYBRID", "LEXICAL", "RECIPES", "SEMANTIC", "SearchConfig"]
 
-CHANNELS = ("bm25", "vector", "graph", "time")
+CHANNELS = ("bm25", "vector", "graph", "time", "speaker")
 FIELDS = ("body", "turn", "context", "keys")
 
 
@@ -22,14 +24,20 @@ class SearchConfig(BaseModel):
         weights: Channel -> weight in reciprocal-rank fusion: ``bm25`` (lexical), ``vector``
             (semantic), ``graph`` (personalised PageRank from the query's entities over the
             memory-entity graph), ``time`` (memories whose resolved time falls in the
-            query's time window). A channel with weight 0 is not run.
+            query's time window), ``speaker`` (BM25 over what the people the query names
+            said themselves). A channel with weight 0 is not run.
         fields: Weights of the lexical index fields: ``body`` (the memory's text), ``turn``,
             ``context`` (the turn a message follows) and ``keys`` (speaker, resolved dates).
         rrf_k: The RRF constant.
         candidates: How many candidates each channel contributes before fusion.
         collapse: Return at most one hit per source episode (the best-ranked memory).
-        context_window: Neighbouring turns of the same session returned with each hit
-            (before and after its evidence), as ``hit.context``.
+        prefer_notes: With ``collapse``, return the episode's note (the message as said)
+            in place of a statement derived from it: the same evidence for fewer tokens.
+        context_window: How far (in turns of the same session, before and after its
+            evidence) a hit looks for context, returned as ``hit.context``.
+        context_mode: ``fixed`` returns every turn in the window; ``adaptive`` only those
+            that share a word with the query, plus the reply to a hit that asks a question
+            and the question before a hit that is a short reply.
         graph_hops: Memory-entity-memory steps the graph channel walks from the seeds.
         damping: Personalised-PageRank continuation probability (1 - restart).
     """
@@ -37,15 +45,23 @@ class SearchConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     weights: dict[str, float] = Field(
-        default_factory=lambda: {"bm25": 1.0, "vector": 1.0, "graph": 0.5, "time": 0.5}
+        default_factory=lambda: {
+            "bm25": 1.0,
+            "vector": 0.5,
+            "graph": 0.5,
+            "time": 0.5,
+            "speaker": 0.5,
+        }
     )
     fields: dict[str, float] = Field(
         default_factory=lambda: {"body": 1.0, "turn": 0.5, "context": 0.3, "keys": 0.3}
     )
-    rrf_k: int = Field(default=60, ge=1, le=10_000)
+    rrf_k: int = Field(default=20, ge=1, le=10_000)
     candidates: int = Field(default=100, ge=1, le=10_000)
     collapse: bool = True
-    context_window: int = Field(default=1, ge=0, le=10)
+    prefer_notes: bool = True
+    context_window: int = Field(default=2, ge=0, le=10)
+    context_mode: Literal["adaptive", "fixed"] = "fixed"
     graph_hops: int = Field(default=2, ge=1, le=3)
     damping: float = Field(default=0.85, gt=0, lt=1)
 

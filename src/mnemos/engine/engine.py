@@ -26,7 +26,7 @@ from mnemos.engine.filters import parse_filters
 from mnemos.engine.indexing import embed_text, index_text, norm_hash
 from mnemos.engine.ingest import Reconciler, claim_rows, entity_writes, near_duplicates
 from mnemos.engine.recall import analyse_query, assemble, run_channels
-from mnemos.engine.text import count_tokens
+from mnemos.engine.text import analyze, count_tokens
 from mnemos.engine.validate import (
     check_id,
     check_limit,
@@ -608,7 +608,10 @@ class Engine:
         rankings = run_channels(
             self.store, self.access, mq, analysis, vector, cfg, max(cfg.candidates, limit)
         )
-        hits = assemble(self.store, self.access, rankings, cfg, limit, budget)
+        names = {t for n in analysis.entity_names for t in analyze(n)}
+        hits = assemble(
+            self.store, self.access, mq, rankings, cfg, limit, budget, set(analysis.terms) - names
+        )
         return SearchResult(
             query=text,
             hits=hits,

@@ -31,8 +31,12 @@ def index_text(record: MemoryRecord, previous: str | None = None) -> IndexText:
     """
     attrs = record.attributes
     keys = [attrs.get("speaker") or "", *_keys(attrs)]
+    said = attrs.get("said")
+    # A statement is indexed as it was said: rewriting "I" and "my" to the speaker's name
+    # repeats the name, and term frequency would rank by name rather than by topic.
+    body = record.text if record.kind == "note" or not isinstance(said, str) else said
     return IndexText(
-        body=analyze(record.text),
+        body=analyze(body),
         context=analyze(previous) if previous and record.kind == "note" else (),
         keys=analyze(" ".join(k for k in keys if k)),
     )

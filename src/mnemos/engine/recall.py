@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +40,7 @@ class QueryAnalysis:
     window: tuple[datetime, datetime] | None = None
     entity_ids: list[str] = field(default_factory=list)
     entity_names: list[str] = field(default_factory=list)
+    people: list[str] = field(default_factory=list)
 
 
 def analyse_query(
@@ -52,6 +53,7 @@ def analyse_query(
         found = store.find_entities(access, user_id, keys)
         analysis.entity_ids = [e.id for e in found]
         analysis.entity_names = [e.name for e in found]
+        analysis.people = [e.name for e in found if e.kind == "person"]
     return analysis
 
 
@@ -125,6 +127,11 @@ def run_channels(
         graph = store.entity_graph(access, mq)
         scores = personalized_pagerank(graph, analysis.entity_ids, damping=cfg.damping)
         found["graph"] = sorted(scores.items(), key=lambda kv: -kv[1])[:pool]
+    if "speaker" in channels and analysis.people:
+        spoken = replace(mq, speakers=tuple(analysis.people))
+        found["speaker"] = store.lexical_search(
+            access, spoken, analysis.terms, pool, weights=cfg.fields
+        )
     if "time" in channels and analysis.window is not None:
         start, end = analysis.window
         found["time"] = store.time_search(access, mq, start, end, pool)
@@ -149,7 +156,8 @@ def build_hit(
     context: list[Episode],
     score: float,
     ranks: dict[str, int],
-    raw: dict[str, dict[str, float]],
+    raw: dict[str, float],
+    matched: list[str],
 ) -> SearchHit:
     """A search hit with its token cost: its text, plus evidence and context episodes
     whose text it does not already contain."""
@@ -159,12 +167,13 @@ def build_hit(
         if episode.text not in seen:
             tokens += count_tokens(episode.text)
             seen += "\n" + episode.text
+    evidence_ids = {e.id for e in evidence}
     return SearchHit(
         id=record.id,
         text=record.text,
         kind=record.kind,
         score=round(score, 6),
-        scores={c: raw[c][record.id] for c in ranks},
+        scores=raw,
         ranks=dict(ranks),
         occurred_at=record.occurred_at,
         valid_from=record.valid_from,
@@ -176,21 +185,46 @@ def build_hit(
         metadata=record.metadata,
         attributes=record.attributes,
         evidence=[_evidence(e) for e in evidence],
-        context=[_evidence(e) for e in context if e.id not in {x.id for x in evidence}],
+        context=[_evidence(e) for e in context if e.id not in evidence_ids],
+        matched=matched,
         tokens=tokens,
     )
+
+
+def _useful_context(anchor: Episode, around: list[Episode], query_terms: set[str]) -> list[Episode]:
+    """The neighbouring turns worth returning with a hit: those that share a word with the
+    query, the turn right after a hit that asks a question (its answer) and the turn right
+    before a hit that is a short reply (what it answers)."""
+    before = [e for e in around if (e.occurred_at, e.id) < (anchor.occurred_at, anchor.id)]
+    position = {e.id: i for i, e in enumerate(around)}
+    split = len(before)
+    keep: list[Episode] = []
+    asks = anchor.text.rstrip().endswith("?")
+    short = len(anchor.text.split()) < 12
+    for e in around:
+        adjacent_after = position[e.id] == split
+        adjacent_before = position[e.id] == split - 1
+        if (
+            (asks and adjacent_after)
+            or (short and adjacent_before)
+            or (query_terms and query_terms & set(analyze(e.text)))
+        ):
+            keep.append(e)
+    return keep
 
 
 def assemble(
     store: Store,
     access: Access,
+    mq: MemoryQuery,
     rankings: dict[str, list[tuple[str, float]]],
     cfg: SearchConfig,
     limit: int,
     budget: int | None,
+    query_terms: set[str] | None = None,
 ) -> list[SearchHit]:
-    """Fuse the rankings and turn the best into hits: collapsed per episode, with context,
-    within the limit and the budget."""
+    """Fuse the rankings and turn the best into hits: collapsed per episode (as the
+    episode's note, if preferred), with context, within the limit and the budget."""
     fused = rrf(
         {c: [mid for mid, _ in hits] for c, hits in rankings.items()},
         k=cfg.rrf_k,
@@ -202,42 +236,61 @@ def assemble(
     top = max_rrf(list(rankings), k=cfg.rrf_k, weights=cfg.weights)
     hits: list[SearchHit] = []
     used_tokens = 0
-    seen_episodes: set[str] = set()
-    window = max(limit * 4, 40)
+    groups: dict[str, int] = {}
+    window = max(limit * 3, 30)
     start = 0
     while start < len(fused) and len(hits) < limit:
         batch = fused[start : start + window]
         start += window
         records = {r.id: r for r in store.get_memories(access, [f.key for f in batch])}
-        chosen: list[tuple[MemoryRecord, float, dict[str, int]]] = []
+        chosen: list[tuple[MemoryRecord, float, dict[str, int], dict[str, float], list[str]]] = []
         for item in batch:
             record = records.get(item.key)
             if record is None:
                 continue
             anchor = record.episode_ids[0] if record.episode_ids else record.id
-            if cfg.collapse and anchor in seen_episodes:
+            channel_scores = {c: raw[c][record.id] for c in item.ranks}
+            if cfg.collapse and anchor in groups:
+                if groups[anchor] >= 0:
+                    chosen[groups[anchor]][4].append(record.id)
                 continue
-            seen_episodes.add(anchor)
-            chosen.append((record, item.score / top, item.ranks))
+            groups[anchor] = len(chosen)
+            chosen.append((record, item.score / top, item.ranks, channel_scores, [record.id]))
             if len(hits) + len(chosen) >= limit * 2:
                 break
-        evidence = store.evidence(access, [r.id for r, _, _ in chosen])
-        anchors = [r.episode_ids[0] for r, _, _ in chosen if r.episode_ids]
+        if cfg.collapse and cfg.prefer_notes:
+            anchors = [r.episode_ids[0] for r, *_ in chosen if r.kind != "note" and r.episode_ids]
+            notes = store.episode_notes(access, anchors, mq.statuses) if anchors else {}
+            chosen = [
+                (
+                    notes.get(r.episode_ids[0], r) if r.kind != "note" and r.episode_ids else r,
+                    score,
+                    ranks,
+                    channel_scores,
+                    matched,
+                )
+                for r, score, ranks, channel_scores, matched in chosen
+            ]
+        evidence = store.evidence(access, [r.id for r, *_ in chosen])
+        anchors = [r.episode_ids[0] for r, *_ in chosen if r.episode_ids]
         around = (
             store.neighbors(access, anchors, cfg.context_window, cfg.context_window)
             if cfg.context_window
             else {}
         )
-        for record, score, ranks in chosen:
+        for record, score, ranks, channel_scores, matched in chosen:
             if len(hits) >= limit:
                 break
             episodes = evidence.get(record.id, [])
             neighbours = around.get(record.episode_ids[0], []) if record.episode_ids else []
-            hit = build_hit(record, episodes, neighbours, score, ranks, raw)
+            if cfg.context_mode == "adaptive" and episodes:
+                neighbours = _useful_context(episodes[0], neighbours, query_terms or set())
+            hit = build_hit(record, episodes, neighbours, score, ranks, channel_scores, matched)
             if budget is not None and used_tokens + hit.tokens > budget and neighbours:
-                hit = build_hit(record, episodes, [], score, ranks, raw)
+                hit = build_hit(record, episodes, [], score, ranks, channel_scores, matched)
             if budget is not None and used_tokens + hit.tokens > budget:
                 continue
             used_tokens += hit.tokens
             hits.append(hit)
+        groups = dict.fromkeys(groups, -1)
     return hits

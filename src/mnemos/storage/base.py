@@ -100,6 +100,7 @@ class MemoryQuery:
         occurred_before: Only memories whose ``occurred_at`` is before this time.
         conditions: Metadata conditions, all of which must hold.
         ids: Only these memory ids (``None`` = no restriction).
+        speakers: Only memories derived from what these people said (``None`` = anyone).
     """
 
     scope: ScopeFilter = field(default_factory=ScopeFilter)
@@ -110,6 +111,7 @@ class MemoryQuery:
     occurred_before: datetime | None = None
     conditions: tuple[Condition, ...] = ()
     ids: frozenset[str] | None = None
+    speakers: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,6 +350,12 @@ class Store(Protocol):
     ) -> dict[str, list[Episode]]:
         """Up to ``before`` and ``after`` episodes around each episode in its session, in
         time order, the episode itself excluded."""
+        ...
+
+    def episode_notes(
+        self, access: Access, episode_ids: Sequence[str], statuses: Sequence[str]
+    ) -> dict[str, MemoryRecord]:
+        """The note (kind ``note``) of each episode, if it has one in those statuses."""
         ...
 
     def recent_episodes(self, access: Access, scope: ScopeFilter, limit: int) -> list[Episode]:

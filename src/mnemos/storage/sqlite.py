@@ -597,6 +597,12 @@ def _query_sql(access: Access, query: MemoryQuery, alias: str = "m") -> tuple[st
         sql, cond_params = _condition_sql(cond, alias)
         clauses.append(sql)
         params.extend(cond_params)
+    if query.speakers is not None:
+        marks = ",".join("?" * len(query.speakers))
+        clauses.append(
+            f"json_extract({alias}.attributes, '$.speaker') IN ({marks})" if query.speakers else "0"
+        )
+        params.extend(query.speakers)
     if query.ids is not None:
         ids = sorted(query.ids)
         clauses.append(f"{alias}.id IN ({','.join('?' * len(ids))})" if ids else "0")
@@ -1212,6 +1218,30 @@ class SQLiteStore:
                     [*base, occurred, occurred, rid, max(after, 0)],
                 ).fetchall()
                 out[eid] = [self._episode_from_row(r) for r in [*reversed(prev), *nxt]]
+        return out
+
+    def episode_notes(
+        self, access: Access, episode_ids: Sequence[str], statuses: Sequence[str]
+    ) -> dict[str, MemoryRecord]:
+        """The note of each episode, in the given statuses."""
+        out: dict[str, MemoryRecord] = {}
+        if not episode_ids or not statuses:
+            return out
+        where, params = _scope_sql(access, ScopeFilter(), alias="m")
+        status_marks = ",".join("?" * len(statuses))
+        with self._read() as conn:
+            for chunk in _chunks(list(dict.fromkeys(episode_ids))):
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(
+                    f"SELECT {_MEMORY_COLUMNS_M}, e.id FROM memories m"
+                    " JOIN episodes e ON e.rid = m.primary_episode"
+                    f" WHERE {where} AND m.kind = 'note' AND m.status IN ({status_marks})"
+                    f" AND e.id IN ({marks})",
+                    [*params, *statuses, *chunk],
+                ).fetchall()
+                evidence = self._evidence_ids(conn, [r[0] for r in rows])
+                for r in rows:
+                    out[r[-1]] = self._memory_from_row(r[:-1], evidence[r[0]])
         return out
 
     def recent_episodes(self, access: Access, scope: ScopeFilter, limit: int) -> list[Episode]:
