@@ -42,6 +42,7 @@ __all__ = ["Reconciler", "claim_rows"]
 STABLE_KINDS = frozenset({"fact", "preference", "profile", "plan"})
 FUZZY_MERGE = 92.0
 EMBEDDING_MERGE = 0.95
+FUZZY_GATE = 0.8  # below this similarity the texts are not compared at all
 
 
 def claim_rows(record: MemoryRecord) -> list[ClaimRow]:
@@ -105,6 +106,7 @@ class Reconciler:
         self.stamp = now()
         self.out = _Outcome()
         self._batch_norms: dict[str, MemoryRecord] = {}
+        self._known_norms: dict[str, MemoryRecord] = {}
         self._superseded: set[str] = set()
 
     # -- helpers ---------------------------------------------------------------------------
@@ -203,9 +205,7 @@ class Reconciler:
         record = write.record
         if record.kind == "note" or not write.norm_hash:
             return False
-        existing = self._batch_norms.get(write.norm_hash) or self.tx.find_by_norm(
-            self.access, self.user_id, [write.norm_hash]
-        ).get(write.norm_hash)
+        existing = self._batch_norms.get(write.norm_hash) or self._known_norms.get(write.norm_hash)
         if (
             existing is not None
             and existing.kind == record.kind
@@ -285,6 +285,8 @@ class Reconciler:
 
     def run(self, candidates: Sequence[Candidate], writes: Sequence[MemoryWrite]) -> _Outcome:
         """Apply every candidate, in order."""
+        norms = [w.norm_hash for w in writes if w.norm_hash and w.record.kind != "note"]
+        self._known_norms = self.tx.find_by_norm(self.access, self.user_id, norms) if norms else {}
         for index, (candidate, write) in enumerate(zip(candidates, writes, strict=True)):
             record = write.record
             if self._duplicate(index, write):
@@ -305,42 +307,46 @@ def near_duplicates(
     vectors: dict[str, Vector],
 ) -> dict[int, tuple[str, str]]:
     """Stages 3 and 4 of duplicate detection, run before the transaction: for each stable
-    statement, an existing memory of the same kind whose text is a fuzzy match of it among
-    its lexical neighbours, or whose embedding is nearly identical."""
+    statement, the nearest existing memory of a stable kind by embedding; it is a
+    duplicate when it is of the same kind and the embeddings are nearly identical, or
+    close and the texts match fuzzily (token sort ratio)."""
+    import numpy as np
+
     from mnemos.storage.base import MemoryQuery, ScopeFilter
 
-    found: dict[int, tuple[str, str]] = {}
     store = engine.store
-    for index, write in enumerate(writes):
-        record = write.record
-        if record.kind not in STABLE_KINDS:
+    wanted = [
+        (i, w) for i, w in enumerate(writes) if w.record.kind in STABLE_KINDS and w.embed_hash
+    ]
+    missing = [w.embed_hash for _, w in wanted if w.embed_hash not in vectors]
+    stored = store.get_vectors([h for h in missing if h]) if missing else {}
+    queries = [
+        (i, w, vectors.get(w.embed_hash or "", stored.get(w.embed_hash or ""))) for i, w in wanted
+    ]
+    queries = [(i, w, v) for i, w, v in queries if v is not None]
+    if not queries:
+        return {}
+    mq = MemoryQuery(scope=ScopeFilter(user_id=user_id), kinds=tuple(sorted(STABLE_KINDS)))
+    nearest = store.vector_search_many(access, mq, np.stack([v for *_, v in queries]), 1)
+    close = {
+        i: (w, hits[0])
+        for (i, w, _), hits in zip(queries, nearest, strict=True)
+        if hits and hits[0][1] >= FUZZY_GATE
+    }
+    if not close:
+        return {}
+    targets = {m.id: m for m in store.get_memories(access, [t for _, (t, _) in close.values()])}
+    found: dict[int, tuple[str, str]] = {}
+    for i, (write, (target_id, similarity)) in close.items():
+        target = targets.get(target_id)
+        if target is None or target.kind != write.record.kind:
             continue
-        mq = MemoryQuery(scope=ScopeFilter(user_id=user_id), kinds=(record.kind,))
-        lexical = store.lexical_search(
-            access,
-            mq,
-            write.index.body,
-            5,
-            weights={"body": 1.0, "turn": 0, "context": 0, "keys": 0},
-        )
-        if lexical:
-            texts = {m.id: m.text for m in store.get_memories(access, [mid for mid, _ in lexical])}
-            for mid, _ in lexical:
-                score = fuzz.token_sort_ratio(record.text, texts.get(mid, ""))
-                if score >= FUZZY_MERGE:
-                    found[index] = (mid, f"fuzzy text match ({score:.0f})")
-                    break
-        if index in found or write.embed_hash is None:
+        if similarity >= EMBEDDING_MERGE:
+            found[i] = (target_id, f"embedding similarity ({similarity:.3f})")
             continue
-        vector = vectors.get(write.embed_hash)
-        if vector is None:
-            stored = store.get_vectors([write.embed_hash])
-            vector = stored.get(write.embed_hash)
-        if vector is None:
-            continue
-        nearest = store.vector_search(access, mq, vector, 1)
-        if nearest and nearest[0][1] >= EMBEDDING_MERGE:
-            found[index] = (nearest[0][0], f"embedding similarity ({nearest[0][1]:.3f})")
+        score = fuzz.token_sort_ratio(write.record.text, target.text)
+        if score >= FUZZY_MERGE:
+            found[i] = (target_id, f"fuzzy text match ({score:.0f})")
     return found
 
 

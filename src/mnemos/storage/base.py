@@ -341,6 +341,12 @@ class Store(Protocol):
         the share of the memory's time span inside the window."""
         ...
 
+    def vector_search_many(
+        self, access: Access, query: MemoryQuery, vectors: Vector, limit: int
+    ) -> list[list[tuple[str, float]]]:
+        """:meth:`vector_search` for each row of a 2-D array of query vectors."""
+        ...
+
     def entity_graph(self, access: Access, query: MemoryQuery) -> GraphView:
         """The user scope's memory-entity graph, restricted to memories the query allows."""
         ...

@@ -145,6 +145,19 @@ class _Transaction:
 
     def _write_links(self, rid: int, m: MemoryWrite) -> None:
         r = m.record
+        if m.claims:
+            self._insert_claims(rid, m)
+        if m.entity_keys:
+            keys = list(dict.fromkeys(m.entity_keys))
+            marks = ",".join("?" * len(keys))
+            self._conn.execute(
+                "INSERT OR IGNORE INTO memory_entities (memory_rid, entity_rid) SELECT ?, rid"
+                f" FROM entities WHERE tenant = ? AND user_id = ? AND key IN ({marks})",
+                (rid, r.tenant, r.user_id, *keys),
+            )
+
+    def _insert_claims(self, rid: int, m: MemoryWrite) -> None:
+        r = m.record
         self._conn.executemany(
             "INSERT OR IGNORE INTO claims (memory_rid, tenant, user_id, slot, value, value_key,"
             " single, positive) VALUES (?,?,?,?,?,?,?,?)",
@@ -162,14 +175,6 @@ class _Transaction:
                 for c in m.claims
             ],
         )
-        if m.entity_keys:
-            keys = list(dict.fromkeys(m.entity_keys))
-            marks = ",".join("?" * len(keys))
-            self._conn.execute(
-                "INSERT OR IGNORE INTO memory_entities (memory_rid, entity_rid) SELECT ?, rid"
-                f" FROM entities WHERE tenant = ? AND user_id = ? AND key IN ({marks})",
-                (rid, r.tenant, r.user_id, *keys),
-            )
 
     def _memory_values(self, m: MemoryWrite) -> tuple[Any, ...]:
         r = m.record
@@ -393,20 +398,19 @@ class _Transaction:
     ) -> None:
         access.require(user_id)
         stamp = to_db(now())
-        for e in entities:
-            seen = to_db(e.seen_at)
-            self._conn.execute(
-                "INSERT INTO entities (id, tenant, user_id, key, name, kind, aliases, mentions,"
-                " first_seen, last_seen, created_at, updated_at) VALUES (?,?,?,?,?,?,?,1,?,?,?,?)"
-                " ON CONFLICT (tenant, user_id, key) DO UPDATE SET mentions = mentions + 1,"
-                " last_seen = max(coalesce(last_seen, excluded.last_seen), excluded.last_seen),"
-                " first_seen = min(coalesce(first_seen, excluded.first_seen), excluded.first_seen),"
-                " aliases = CASE WHEN excluded.name != name"
-                " AND instr(aliases, json_quote(excluded.name)) = 0"
-                " THEN json_insert(aliases, '$[#]', excluded.name) ELSE aliases END,"
-                " kind = CASE WHEN kind IN ('thing', 'concept')"
-                " AND excluded.kind NOT IN ('thing', 'concept') THEN excluded.kind ELSE kind END,"
-                " updated_at = excluded.updated_at",
+        self._conn.executemany(
+            "INSERT INTO entities (id, tenant, user_id, key, name, kind, aliases, mentions,"
+            " first_seen, last_seen, created_at, updated_at) VALUES (?,?,?,?,?,?,?,1,?,?,?,?)"
+            " ON CONFLICT (tenant, user_id, key) DO UPDATE SET mentions = mentions + 1,"
+            " last_seen = max(coalesce(last_seen, excluded.last_seen), excluded.last_seen),"
+            " first_seen = min(coalesce(first_seen, excluded.first_seen), excluded.first_seen),"
+            " aliases = CASE WHEN excluded.name != name"
+            " AND instr(aliases, json_quote(excluded.name)) = 0"
+            " THEN json_insert(aliases, '$[#]', excluded.name) ELSE aliases END,"
+            " kind = CASE WHEN kind IN ('thing', 'concept')"
+            " AND excluded.kind NOT IN ('thing', 'concept') THEN excluded.kind ELSE kind END,"
+            " updated_at = excluded.updated_at",
+            [
                 (
                     str(uuid.uuid4()),
                     access.tenant,
@@ -415,12 +419,14 @@ class _Transaction:
                     e.name,
                     e.kind,
                     "[]",
-                    seen,
-                    seen,
+                    to_db(e.seen_at),
+                    to_db(e.seen_at),
                     stamp,
                     stamp,
-                ),
-            )
+                )
+                for e in entities
+            ],
+        )
 
     def claims_for_slots(
         self, access: Access, user_id: str, slots: Sequence[str]
@@ -1488,6 +1494,28 @@ class SQLiteStore:
                 epoch=str(epoch),
                 load=self._load_partition,
                 vector=np.asarray(vector, dtype=np.float32),
+                limit=limit,
+                **self._mask_filters(query, allowed),
+            )
+
+    def vector_search_many(
+        self, access: Access, query: MemoryQuery, vectors: Vector, limit: int
+    ) -> list[list[tuple[str, float]]]:
+        """Several exact cosine scans of the partition in one matrix product."""
+        user_id = query.scope.user_id
+        if user_id is None:
+            raise InvalidInputError("vector search needs a user_id", field="user_id")
+        access.require(user_id)
+        cache = self._cache()
+        with self._read() as conn:
+            epoch = conn.execute("SELECT value FROM mnemos_meta WHERE key = 'epoch'").fetchone()[0]
+            allowed = self._allowed_rids(conn, access, query)
+            return cache.search_many(
+                access.tenant,
+                user_id,
+                epoch=str(epoch),
+                load=self._load_partition,
+                vectors=np.asarray(vectors, dtype=np.float32).reshape(-1, cache.dimension),
                 limit=limit,
                 **self._mask_filters(query, allowed),
             )

@@ -193,6 +193,22 @@ class _Partition:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(str(self.ids[i]), float(scores[i])) for i in top if np.isfinite(scores[i])][:k]
 
+    def search_many(
+        self, vectors: npt.NDArray[np.float32], keep: npt.NDArray[np.bool_], limit: int
+    ) -> list[list[tuple[str, float]]]:
+        n = self.size
+        if n == 0 or limit <= 0 or not keep.any():
+            return [[] for _ in range(len(vectors))]
+        scores = vectors @ self.matrix[:n].T
+        scores[:, ~keep] = -np.inf
+        k = min(limit, int(keep.sum()))
+        out = []
+        for row in scores:
+            top = np.argpartition(-row, k - 1)[:k] if k < n else np.arange(n)
+            top = top[np.argsort(-row[top], kind="stable")]
+            out.append([(str(self.ids[i]), float(row[i])) for i in top if np.isfinite(row[i])][:k])
+        return out
+
     def graph(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[str]]:
         """The memory-entity edges: (memory position, entity index) pairs and entity ids."""
         if self._graph is None:
@@ -288,6 +304,23 @@ class VectorCache:
             part = self._synced(tenant, user_id, epoch, load)
             keep = part.mask(**filters)
             return part.search(vector, keep, limit)
+
+    def search_many(
+        self,
+        tenant: str,
+        user_id: str,
+        *,
+        epoch: str,
+        load: Loader,
+        vectors: npt.NDArray[np.float32],
+        limit: int,
+        **filters: Any,
+    ) -> list[list[tuple[str, float]]]:
+        """:meth:`search` for several query vectors at once (one sync, one matrix product)."""
+        part = self._partition(tenant, user_id)
+        with part.lock:
+            part = self._synced(tenant, user_id, epoch, load)
+            return part.search_many(vectors, part.mask(**filters), limit)
 
     def graph(
         self, tenant: str, user_id: str, *, epoch: str, load: Loader, **filters: Any
