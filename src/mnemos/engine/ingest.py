@@ -320,10 +320,11 @@ def near_duplicates(
     ]
     missing = [w.embed_hash for _, w in wanted if w.embed_hash not in vectors]
     stored = store.get_vectors([h for h in missing if h]) if missing else {}
-    queries = [
-        (i, w, vectors.get(w.embed_hash or "", stored.get(w.embed_hash or ""))) for i, w in wanted
-    ]
-    queries = [(i, w, v) for i, w, v in queries if v is not None]
+    queries: list[tuple[int, MemoryWrite, Vector]] = []
+    for i, w in wanted:
+        vector = vectors.get(w.embed_hash or "", stored.get(w.embed_hash or ""))
+        if vector is not None:
+            queries.append((i, w, vector))
     if not queries:
         return {}
     mq = MemoryQuery(scope=ScopeFilter(user_id=user_id), kinds=tuple(sorted(STABLE_KINDS)))
