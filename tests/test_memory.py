@@ -144,7 +144,9 @@ def test_update_writes_a_new_version_and_keeps_the_old(mem: Memory) -> None:
     assert "I live in Lisbon" in [
         h.text for h in mem.search("Lisbon", user_id="u", config=LEXICAL).hits
     ]
-    assert rec.id not in [h.id for h in mem.search("Porto", user_id="u", config=LEXICAL).hits]
+    assert mem.search("Porto", user_id="u", config=LEXICAL).hits == []
+    derived = mem.get_all(user_id="u", filters={"status": "superseded"}).items
+    assert [m.superseded_by for m in derived] == [rec.id]
 
 
 def test_delete_is_soft_and_restore_brings_it_back(mem: Memory) -> None:

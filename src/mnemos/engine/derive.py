@@ -224,9 +224,11 @@ class StatementDeriver:
             kind = "event"
             text = f"{speaker or ep.role} shared a photo: {caption}"
         else:
-            if is_question(sentence) or not _informative(sentence):
+            if is_question(sentence):
                 return None
             kind, claims, correction = analyse_sentence(sentence)
+            if not claims and correction is None and not _informative(sentence):
+                return None
             text = sentence
         times = [t for t in find_times(sentence, ep.occurred_at) if t.granularity != "fuzzy"]
         time = times[0] if times else None

@@ -317,21 +317,49 @@ class Engine:
         with self.store.transaction() as tx:
             tx.put_vectors(vectors)
             tx.replace_memory(self.access, write)
-            tx.add_history(
-                [
-                    HistoryEvent(
-                        id=new_id(),
-                        memory_id=current.id,
-                        event="UPDATE",
-                        version=updated.version,
-                        at=stamp,
-                        actor="update",
-                        reason=why,
-                        before=snapshot(current),
-                        after=snapshot(updated),
+            events = [
+                HistoryEvent(
+                    id=new_id(),
+                    memory_id=current.id,
+                    event="UPDATE",
+                    version=updated.version,
+                    at=stamp,
+                    actor="update",
+                    reason=why,
+                    before=snapshot(current),
+                    after=snapshot(updated),
+                )
+            ]
+            if current.kind == "note" and new_text != current.text and current.episode_ids:
+                # Statements derived from the message now contradict its edited note.
+                for stale in tx.memories_of_episodes(self.access, current.episode_ids[:1]):
+                    if stale.kind == "note" or stale.status != "active":
+                        continue
+                    ended = stale.model_copy(
+                        update={
+                            "status": "superseded",
+                            "valid_to": stamp,
+                            "superseded_by": current.id,
+                            "expired_at": stamp,
+                            "version": stale.version + 1,
+                            "updated_at": stamp,
+                        }
                     )
-                ]
-            )
+                    tx.update_state(self.access, ended)
+                    events.append(
+                        HistoryEvent(
+                            id=new_id(),
+                            memory_id=stale.id,
+                            event="SUPERSEDE",
+                            version=ended.version,
+                            at=stamp,
+                            actor="update",
+                            reason="the note it was derived from was edited",
+                            before=snapshot(stale),
+                            after=snapshot(ended),
+                        )
+                    )
+            tx.add_history(events)
         return updated
 
     def _previous_texts(self, records: Sequence[MemoryRecord]) -> dict[str, str]:
