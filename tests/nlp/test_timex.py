@@ -99,7 +99,7 @@ def test_expressions_resolve(
 
 
 def test_durations_point_to_when_something_began() -> None:
-    start, end, gran, label = one("I've had them for 3 years now and they bring me joy")
+    start, _end, gran, label = one("I've had them for 3 years now and they bring me joy")
     assert (start, gran) == (date(2020, 1, 1), "year")
     assert label == "2020 (began about 3 years before 25 May 2023)"
 

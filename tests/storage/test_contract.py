@@ -375,7 +375,7 @@ def test_entities_claims_and_links(store: Store) -> None:
     assert ana.attributes == {"residence": ["Porto"]}
     assert store.get_entity(ACCESS, ana.id) == ana
     assert store.get_entity(Access("t2"), ana.id) is None
-    page, total = store.list_entities(
+    _page, total = store.list_entities(
         ACCESS, ScopeFilter(user_id="u1"), kind=None, text=None, offset=0, limit=10
     )
     assert total == 2
