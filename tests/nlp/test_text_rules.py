@@ -103,8 +103,10 @@ def test_aliases_and_sentence_starts() -> None:
         (
             "I don't like hiking anymore.",
             "preference",
-            [("likes", "hiking", False, False), ("activity", "hiking", False, False)],
+            [("likes", "hiking", False, False)],
         ),
+        ("I no longer play the violin.", "fact", [("activity", "violin", False, False)]),
+        ("I also play the violin on Sundays.", "fact", [("activity", "violin", False, True)]),
         (
             "I'm planning to visit Japan next spring.",
             "plan",

@@ -633,12 +633,21 @@ class Engine:
         )
         analysis = analyse_query(self.store, self.access, scope.user_id, text, when or now())
         vector = self.embeddings.query_vector(text) if "vector" in cfg.active_channels() else None
+        anchors: dict[str, tuple[str | None, str, str | None]] = {}
         rankings = run_channels(
-            self.store, self.access, mq, analysis, vector, cfg, max(cfg.candidates, limit)
+            self.store, self.access, mq, analysis, vector, cfg, max(cfg.candidates, limit), anchors
         )
         names = {t for n in analysis.entity_names for t in analyze(n)}
         hits = assemble(
-            self.store, self.access, mq, rankings, cfg, limit, budget, set(analysis.terms) - names
+            self.store,
+            self.access,
+            mq,
+            rankings,
+            cfg,
+            limit,
+            budget,
+            set(analysis.terms) - names,
+            anchors,
         )
         return SearchResult(
             query=text,

@@ -30,6 +30,7 @@ from rapidfuzz import fuzz
 
 from mnemos._time import now
 from mnemos.engine.derive import Candidate
+from mnemos.engine.text import analyze
 from mnemos.models import HistoryEvent, MemoryChange, MemoryRecord
 from mnemos.nlp.entities import entity_key
 from mnemos.storage.base import Access, ClaimRow, MemoryWrite, StoreTransaction, Vector
@@ -65,10 +66,16 @@ def claim_rows(record: MemoryRecord) -> list[ClaimRow]:
 
 
 def _values_match(a: str, b: str) -> bool:
+    """Whether two claim values name the same thing: equal, one inside the other, a close
+    fuzzy match, or the shorter one's content words mostly found in the longer one ("the
+    Japan trip" and "visit Japan next spring")."""
     a, b = a.lower(), b.lower()
     if a == b or a in b or b in a:
         return True
-    return fuzz.token_set_ratio(a, b) >= 80
+    if fuzz.token_set_ratio(a, b) >= 80:
+        return True
+    short, long = sorted((set(analyze(a)), set(analyze(b))), key=len)
+    return bool(short) and len(short & long) / len(short) >= 0.5
 
 
 @dataclass
@@ -107,6 +114,7 @@ class Reconciler:
         self.out = _Outcome()
         self._batch_norms: dict[str, MemoryRecord] = {}
         self._known_norms: dict[str, MemoryRecord] = {}
+        self._latest: dict[str, MemoryRecord] = {}
         self._superseded: set[str] = set()
 
     # -- helpers ---------------------------------------------------------------------------
@@ -137,7 +145,10 @@ class Reconciler:
             )
         )
 
-    def _supersede(self, old: MemoryRecord, successor: MemoryRecord, reason: str) -> None:
+    def _supersede(
+        self, old: MemoryRecord, successor: MemoryRecord, reason: str, *, correction: bool = False
+    ) -> None:
+        old = self._latest.get(old.id, old)
         if old.id in self._superseded or old.status != "active":
             return
         self._superseded.add(old.id)
@@ -155,6 +166,7 @@ class Reconciler:
             }
         )
         self.tx.update_state(self.access, changed)
+        self._latest[old.id] = changed
         self._event(old.id, "SUPERSEDE", changed.version, before=old, after=changed, reason=reason)
         self.out.changes.append(
             MemoryChange(
@@ -162,18 +174,27 @@ class Reconciler:
             )
         )
         if old.kind != "note" and old.episode_ids:
-            self._retire_note(old.episode_ids[0], successor, reason)
+            self._retire_note(old.episode_ids[0], successor, reason, any_statement=correction)
 
-    def _retire_note(self, episode_id: str, successor: MemoryRecord, reason: str) -> None:
+    def _retire_note(
+        self, episode_id: str, successor: MemoryRecord, reason: str, *, any_statement: bool = False
+    ) -> None:
         siblings = self.tx.memories_of_episodes(self.access, [episode_id])
         note = next((m for m in siblings if m.kind == "note" and m.status == "active"), None)
         if note is None:
             return
-        claiming = [m for m in siblings if m.kind != "note" and m.attributes.get("claims")]
+        claiming = [
+            m
+            for m in siblings
+            if m.kind != "note"
+            and m.id != successor.id
+            and (any_statement or m.attributes.get("claims"))
+        ]
         if claiming and all(m.id in self._superseded or m.status != "active" for m in claiming):
             self._supersede(note, successor, reason)
 
     def _merge(self, target: MemoryRecord, record: MemoryRecord, reason: str) -> None:
+        target = self._latest.get(target.id, target)
         new_ids = [e for e in record.episode_ids if e not in target.episode_ids]
         if new_ids:
             self.tx.add_evidence(self.access, target.id, new_ids)
@@ -185,6 +206,7 @@ class Reconciler:
             }
         )
         self.tx.update_state(self.access, merged)
+        self._latest[target.id] = merged
         self._event(target.id, "MERGE", merged.version, before=target, after=merged, reason=reason)
         self.out.changes.append(
             MemoryChange(memory_id=target.id, event="MERGE", reason=reason, related_id=None)
@@ -209,6 +231,7 @@ class Reconciler:
         if (
             existing is not None
             and existing.kind == record.kind
+            and existing.attributes.get("speaker") == record.attributes.get("speaker")
             and (
                 record.kind != "event"
                 or existing.attributes.get("time") == record.attributes.get("time")
@@ -216,6 +239,8 @@ class Reconciler:
         ):
             if existing.episode_ids == record.episode_ids:
                 return True
+            # The same words said again are a repeat, not news: they join the memory they
+            # repeat, even one that has since been superseded, rather than revive it.
             self._merge(existing, record, "duplicate: same text")
             return True
         near = self.near.get(index)
@@ -250,13 +275,26 @@ class Reconciler:
                     "created_at": self.stamp,
                     "updated_at": self.stamp,
                     "version": 1,
-                    "attributes": {**target.attributes, "corrected": True},
+                    "attributes": {
+                        **target.attributes,
+                        "corrected": True,
+                        "claims": [
+                            {**c, "value": wrong.sub(correction.right, str(c.get("value", "")))}
+                            for c in target.attributes.get("claims") or []
+                        ],
+                    },
                 }
             )
             (write,), vectors = self.engine.writes_for([fixed])
             self.tx.put_vectors(vectors)
             self._insert(write)
-            self._supersede(target, fixed, f"correction: {correction.wrong} -> {correction.right}")
+            self._supersede(
+                target,
+                fixed,
+                f"correction: {correction.wrong} -> {correction.right}",
+                correction=True,
+            )
+            self._update_claims(fixed)
             return True
         return False
 

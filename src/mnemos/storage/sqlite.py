@@ -467,7 +467,8 @@ class _Transaction:
             marks = ",".join("?" * len(chunk))
             rows = self._conn.execute(
                 f"SELECT {_MEMORY_COLUMNS}, m.norm_hash FROM memories m WHERE m.tenant = ?"
-                f" AND m.user_id = ? AND m.status = 'active' AND m.norm_hash IN ({marks})",
+                f" AND m.user_id = ? AND m.status IN ('active', 'superseded')"
+                f" AND m.norm_hash IN ({marks}) ORDER BY m.status = 'active' DESC, m.rid",
                 (access.tenant, user_id, *chunk),
             ).fetchall()
             evidence = self._store._evidence_ids(self._conn, [r[0] for r in rows])
@@ -1172,6 +1173,23 @@ class SQLiteStore:
         scored.sort(key=lambda x: -x[1])
         return scored[:limit]
 
+    def slot_search(
+        self, access: Access, query: MemoryQuery, slots: Sequence[str], limit: int
+    ) -> list[tuple[str, float]]:
+        """Memories claiming these slots, newest validity first."""
+        if not slots:
+            return []
+        where, params = _query_sql(access, query)
+        marks = ",".join("?" * len(slots))
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT DISTINCT m.id, m.valid_from, m.rid FROM memories m JOIN claims c"
+                f" ON c.memory_rid = m.rid WHERE {where} AND c.slot IN ({marks})"
+                " AND c.positive = 1 ORDER BY m.valid_from DESC, m.rid DESC LIMIT ?",
+                [*params, *slots, limit],
+            ).fetchall()
+        return [(mid, 1.0 / rank) for rank, (mid, _, _) in enumerate(rows, start=1)]
+
     def entity_graph(self, access: Access, query: MemoryQuery) -> GraphView:
         """The user scope's memory-entity graph from the in-memory partition."""
         user_id = query.scope.user_id
@@ -1194,36 +1212,64 @@ class SQLiteStore:
         self, access: Access, episode_ids: Sequence[str], before: int, after: int
     ) -> dict[str, list[Episode]]:
         """Episodes around each given one in the same session (and scope), in time order."""
-        out: dict[str, list[Episode]] = {}
-        if before <= 0 and after <= 0:
-            return {e: [] for e in episode_ids}
+        wanted = list(dict.fromkeys(episode_ids))
+        out: dict[str, list[Episode]] = {e: [] for e in wanted}
+        if (before <= 0 and after <= 0) or not wanted:
+            return out
         where, params = _scope_sql(access, ScopeFilter(), alias="e")
+        same = "e.tenant = ? AND e.user_id = ? AND e.agent_id IS ? AND e.session_id IS ?"
         with self._read() as conn:
-            for eid in dict.fromkeys(episode_ids):
-                row = conn.execute(
-                    f"SELECT e.rid, e.user_id, e.agent_id, e.session_id, e.occurred_at"
-                    f" FROM episodes e WHERE {where} AND e.id = ?",
-                    [*params, eid],
-                ).fetchone()
-                if row is None:
-                    out[eid] = []
-                    continue
-                rid, user, agent, session, occurred = row
-                same = "e.tenant = ? AND e.user_id = ? AND e.agent_id IS ? AND e.session_id IS ?"
+            anchors = []
+            for chunk in _chunks(wanted):
+                marks = ",".join("?" * len(chunk))
+                anchors += conn.execute(
+                    "SELECT e.id, e.rid, e.user_id, e.agent_id, e.session_id, e.occurred_at"
+                    f" FROM episodes e WHERE {where} AND e.id IN ({marks})",
+                    [*params, *chunk],
+                ).fetchall()
+            for eid, rid, user, agent, session, occurred in anchors:
                 base = [access.tenant, user, agent, session]
-                prev = conn.execute(
-                    f"SELECT {_EPISODE_COLUMNS_E} FROM episodes e WHERE {same}"
+                rows = conn.execute(
+                    f"SELECT * FROM (SELECT {_EPISODE_COLUMNS_E} FROM episodes e WHERE {same}"
                     " AND (e.occurred_at < ? OR (e.occurred_at = ? AND e.rid < ?))"
-                    " ORDER BY e.occurred_at DESC, e.rid DESC LIMIT ?",
-                    [*base, occurred, occurred, rid, max(before, 0)],
+                    " ORDER BY e.occurred_at DESC, e.rid DESC LIMIT ?)"
+                    f" UNION ALL SELECT * FROM (SELECT {_EPISODE_COLUMNS_E} FROM episodes e"
+                    f" WHERE {same} AND (e.occurred_at > ? OR (e.occurred_at = ? AND e.rid > ?))"
+                    " ORDER BY e.occurred_at, e.rid LIMIT ?)",
+                    [
+                        *base,
+                        occurred,
+                        occurred,
+                        rid,
+                        max(before, 0),
+                        *base,
+                        occurred,
+                        occurred,
+                        rid,
+                        max(after, 0),
+                    ],
                 ).fetchall()
-                nxt = conn.execute(
-                    f"SELECT {_EPISODE_COLUMNS_E} FROM episodes e WHERE {same}"
-                    " AND (e.occurred_at > ? OR (e.occurred_at = ? AND e.rid > ?))"
-                    " ORDER BY e.occurred_at, e.rid LIMIT ?",
-                    [*base, occurred, occurred, rid, max(after, 0)],
-                ).fetchall()
-                out[eid] = [self._episode_from_row(r) for r in [*reversed(prev), *nxt]]
+                # Time order: occurred_at (fixed-width UTC text) then rid, as the store orders.
+                rows.sort(key=lambda r: (r[9], r[0]))
+                out[eid] = [self._episode_from_row(r) for r in rows]
+        return out
+
+    def memory_anchors(
+        self, access: Access, memory_ids: Sequence[str]
+    ) -> dict[str, tuple[str | None, str, str | None]]:
+        """First evidence episode, kind and speaker of each memory, in one light query."""
+        out: dict[str, tuple[str | None, str, str | None]] = {}
+        where, params = _scope_sql(access, ScopeFilter(), alias="m")
+        with self._read() as conn:
+            for chunk in _chunks(list(dict.fromkeys(memory_ids))):
+                marks = ",".join("?" * len(chunk))
+                for mid, kind, eid, speaker in conn.execute(
+                    "SELECT m.id, m.kind, e.id, e.name"
+                    " FROM memories m LEFT JOIN episodes e ON e.rid = m.primary_episode"
+                    f" WHERE {where} AND m.id IN ({marks})",
+                    [*params, *chunk],
+                ):
+                    out[mid] = (eid, kind, speaker)
         return out
 
     def episode_notes(
