@@ -65,8 +65,12 @@ class _Partition:
         self.epoch: str | None = None
         self.size = 0
         self.pos: dict[int, int] = {}
-        self.links: list[tuple[str, ...]] = []
-        self._graph: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[str]] | None = None
+        # Entity links per memory position, as indices into entity_ids (ints keep a large
+        # partition small: a million memories would otherwise hold millions of id strings).
+        self.links: list[tuple[int, ...]] = []
+        self.entity_ids: list[str] = []
+        self.entity_index: dict[str, int] = {}
+        self._graph: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
         self._alloc(0)
 
     def _alloc(self, capacity: int) -> None:
@@ -86,6 +90,8 @@ class _Partition:
         self.size = 0
         self.pos = {}
         self.links = []
+        self.entity_ids = []
+        self.entity_index = {}
         self._graph = None
         self._alloc(0)
 
@@ -124,13 +130,14 @@ class _Partition:
                 if at is not None:
                     self.status[at] = _REMOVED
                 continue
+            links = tuple(self._entity(e) for e in row.entities)
             if at is None:
                 at = self.size
                 self.size += 1
                 self.pos[row.rid] = at
-                self.links.append(row.entities)
+                self.links.append(links)
             else:
-                self.links[at] = row.entities
+                self.links[at] = links
             self._graph = None
             self.matrix[at] = row.vector
             self.rids[at] = row.rid
@@ -209,22 +216,25 @@ class _Partition:
             out.append([(str(self.ids[i]), float(row[i])) for i in top if np.isfinite(row[i])][:k])
         return out
 
+    def _entity(self, entity_id: str) -> int:
+        index = self.entity_index.get(entity_id)
+        if index is None:
+            index = self.entity_index[entity_id] = len(self.entity_ids)
+            self.entity_ids.append(entity_id)
+        return index
+
     def graph(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[str]]:
         """The memory-entity edges: (memory position, entity index) pairs and entity ids."""
         if self._graph is None:
-            index: dict[str, int] = {}
-            edge_m: list[int] = []
-            edge_e: list[int] = []
-            for position, entities in enumerate(self.links):
-                for entity in entities:
-                    edge_m.append(position)
-                    edge_e.append(index.setdefault(entity, len(index)))
-            self._graph = (
-                np.asarray(edge_m, dtype=np.int64),
-                np.asarray(edge_e, dtype=np.int64),
-                list(index),
+            counts = np.fromiter(
+                (len(x) for x in self.links), dtype=np.int64, count=len(self.links)
             )
-        return self._graph
+            edge_m = np.repeat(np.arange(len(self.links), dtype=np.int64), counts)
+            edge_e = np.fromiter(
+                (e for x in self.links for e in x), dtype=np.int64, count=int(counts.sum())
+            )
+            self._graph = (edge_m, edge_e)
+        return (*self._graph, self.entity_ids)
 
 
 Loader = Callable[[str, str, int], list[PartitionRow]]
