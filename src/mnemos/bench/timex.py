@@ -181,6 +181,7 @@ def run_timex(data: str | Path) -> TimexReport:
                 report.resolved += 1
             else:
                 report.misses.append(
-                    f"{conv.sample_id} {turn.dia_id} ({said}): gold {qa.answer!r}, got {predictions}"
+                    f"{conv.sample_id} {turn.dia_id} ({said}): "
+                    f"gold {qa.answer!r}, got {predictions}"
                 )
     return report
