@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from mnemos._time import now, parse_when
@@ -149,6 +149,10 @@ class Engine:
         writes = []
         for record, h in zip(records, hashes, strict=True):
             start, end = _time_bounds(record)
+            if start is None and record.occurred_at is not None:
+                # Without a time of its own, a memory is about the day it was said.
+                day = record.occurred_at.replace(hour=0, minute=0, second=0, microsecond=0)
+                start, end = day, day + timedelta(days=1)
             before = (previous or {}).get(record.episode_ids[0]) if record.episode_ids else None
             writes.append(
                 MemoryWrite(
