@@ -475,3 +475,26 @@ def test_speaker_filter(store: Store) -> None:
     ra, rb = memory(a, attributes={"speaker": "Ana"}), memory(b, attributes={"speaker": "Bo"})
     put(store, (a, ra, None), (b, rb, None))
     assert [h[0] for h in store.lexical_search(ACCESS, q(speakers=("Bo",)), ["tea"], 5)] == [rb.id]
+
+
+def test_entity_graph_stays_in_the_neighbourhood_of_its_seeds(store: Store) -> None:
+    eps = [episode(text=f"m{i}") for i in range(4)]
+    recs = [memory(e) for e in eps]
+    links = [("hub", "clara"), ("hub", "sintra"), ("hub", "other"), ("clara", "piano")]
+    with store.transaction() as tx:
+        tx.insert_episodes(eps)
+        tx.upsert_entities(
+            ACCESS,
+            "u1",
+            [EntityWrite(k, k, "thing", T0) for k in ("hub", "clara", "sintra", "other", "piano")],
+        )
+        for r, keys in zip(recs, links, strict=True):
+            w, vs = _rich(r, entities=keys)
+            tx.put_vectors(vs)
+            tx.insert_memories([w])
+    ids = {e.key: e.id for e in store.find_entities(ACCESS, "u1", ["hub", "clara", "piano"])}
+    whole = store.entity_graph(ACCESS, q())
+    assert len(whole.edge_memory) == 8
+    near = store.entity_graph(ACCESS, q(), [ids["piano"]], hops=2)
+    reached = {str(near.memory_ids[m]) for m in near.edge_memory}
+    assert reached == {recs[3].id, recs[0].id}

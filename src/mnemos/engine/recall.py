@@ -163,7 +163,7 @@ def run_channels(
     if "vector" in channels and query_vector is not None:
         found["vector"] = store.vector_search(access, mq, query_vector, pool)
     if "graph" in channels and analysis.entity_ids:
-        graph = store.entity_graph(access, mq)
+        graph = store.entity_graph(access, mq, analysis.entity_ids, cfg.graph_hops)
         scores = personalized_pagerank(graph, analysis.entity_ids, damping=cfg.damping)
         found["graph"] = sorted(scores.items(), key=lambda kv: -kv[1])[:pool]
     if "speaker" in channels and analysis.people and found.get("bm25"):

@@ -355,8 +355,11 @@ class Store(Protocol):
         slots positively, most recently valid first (score 1 / rank)."""
         ...
 
-    def entity_graph(self, access: Access, query: MemoryQuery) -> GraphView:
-        """The user scope's memory-entity graph, restricted to memories the query allows."""
+    def entity_graph(
+        self, access: Access, query: MemoryQuery, seeds: Sequence[str] | None = None, hops: int = 2
+    ) -> GraphView:
+        """The user scope's memory-entity graph, restricted to memories the query allows
+        and, with ``seeds`` (entity ids), to their neighbourhood within ``hops`` steps."""
         ...
 
     def neighbors(

@@ -18,7 +18,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -1153,14 +1153,21 @@ class SQLiteStore:
     def time_search(
         self, access: Access, query: MemoryQuery, start: datetime, end: datetime, limit: int
     ) -> list[tuple[str, float]]:
-        """Memories whose resolved time overlaps the window, tightest fit first."""
+        """Memories whose resolved time overlaps the window, tightest fit first.
+
+        Only spans that start less than a year before the window are considered, so the
+        time index bounds the scan however large the store is.
+        """
         where, params = _query_sql(access, query)
         lo, hi = to_db(start), to_db(end)
+        earliest = to_db(start - timedelta(days=366))
         with self._read() as conn:
             rows = conn.execute(
                 f"SELECT m.id, m.time_start, m.time_end FROM memories m WHERE {where}"
-                " AND m.time_start IS NOT NULL AND m.time_start < ? AND m.time_end > ?",
-                [*params, hi, lo],
+                " AND m.time_start >= ? AND m.time_start < ? AND m.time_end > ?"
+                " ORDER BY julianday(m.time_end) - julianday(m.time_start), m.time_start DESC"
+                " LIMIT ?",
+                [*params, earliest, hi, lo, limit],
             ).fetchall()
         scored = []
         for mid, ts, te in rows:
@@ -1171,7 +1178,7 @@ class SQLiteStore:
             inside = (min(b, end) - max(a, start)).total_seconds()
             scored.append((mid, max(inside, 0.0) / span))
         scored.sort(key=lambda x: -x[1])
-        return scored[:limit]
+        return scored
 
     def slot_search(
         self, access: Access, query: MemoryQuery, slots: Sequence[str], limit: int
@@ -1190,7 +1197,9 @@ class SQLiteStore:
             ).fetchall()
         return [(mid, 1.0 / rank) for rank, (mid, _, _) in enumerate(rows, start=1)]
 
-    def entity_graph(self, access: Access, query: MemoryQuery) -> GraphView:
+    def entity_graph(
+        self, access: Access, query: MemoryQuery, seeds: Sequence[str] | None = None, hops: int = 2
+    ) -> GraphView:
         """The user scope's memory-entity graph from the in-memory partition."""
         user_id = query.scope.user_id
         if user_id is None:
@@ -1205,6 +1214,8 @@ class SQLiteStore:
                 user_id,
                 epoch=str(epoch),
                 load=self._load_partition,
+                seeds=seeds,
+                hops=hops,
                 **self._mask_filters(query, allowed),
             )
 

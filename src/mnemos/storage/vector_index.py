@@ -333,18 +333,65 @@ class VectorCache:
             return part.search_many(vectors, part.mask(**filters), limit)
 
     def graph(
-        self, tenant: str, user_id: str, *, epoch: str, load: Loader, **filters: Any
+        self,
+        tenant: str,
+        user_id: str,
+        *,
+        epoch: str,
+        load: Loader,
+        seeds: Sequence[str] | None = None,
+        hops: int = 2,
+        max_degree: int = 2000,
+        **filters: Any,
     ) -> GraphView:
-        """The scope's memory-entity graph, edges of filtered-out memories dropped."""
+        """The scope's memory-entity graph, edges of filtered-out memories dropped.
+
+        With ``seeds``, only the neighbourhood within ``hops`` memory steps of them, walked
+        through entities mentioned by at most ``max_degree`` memories (a hub such as a
+        speaker's own name links everything and says little), so a walk costs what the
+        neighbourhood holds rather than what the scope holds.
+        """
         part = self._partition(tenant, user_id)
         with part.lock:
             part = self._synced(tenant, user_id, epoch, load)
             keep = part.mask(**filters)
             edge_m, edge_e, entity_ids = part.graph()
             active = keep[edge_m] if len(edge_m) else np.zeros(0, dtype=bool)
+            edge_m, edge_e = edge_m[active], edge_e[active]
+            if seeds is not None and len(edge_m):
+                edge_m, edge_e = _neighbourhood(
+                    edge_m, edge_e, [part.entity_index[s] for s in seeds if s in part.entity_index],
+                    hops, max_degree, len(entity_ids),
+                )  # fmt: skip
             return GraphView(
                 memory_ids=part.ids[: part.size].copy(),
                 entity_ids=list(entity_ids),
-                edge_memory=edge_m[active],
-                edge_entity=edge_e[active],
+                edge_memory=edge_m,
+                edge_entity=edge_e,
             )
+
+
+def _neighbourhood(
+    edge_m: npt.NDArray[np.int64],
+    edge_e: npt.NDArray[np.int64],
+    seeds: list[int],
+    hops: int,
+    max_degree: int,
+    n_entities: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The edges within ``hops`` memory steps of the seed entities, not through hubs."""
+    degree = np.bincount(edge_e, minlength=n_entities)
+    open_entity = degree <= max_degree
+    frontier = np.zeros(n_entities, dtype=bool)
+    frontier[[s for s in seeds if open_entity[s]]] = True
+    reached_m = np.zeros(int(edge_m.max()) + 1, dtype=bool)
+    for _ in range(hops):
+        step = frontier[edge_e]
+        new_m = np.zeros_like(reached_m)
+        new_m[edge_m[step]] = True
+        reached_m |= new_m
+        nxt = np.zeros(n_entities, dtype=bool)
+        nxt[edge_e[reached_m[edge_m]]] = True
+        frontier = nxt & open_entity & ~frontier
+    inside = reached_m[edge_m]
+    return edge_m[inside], edge_e[inside]
