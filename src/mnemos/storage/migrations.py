@@ -197,12 +197,32 @@ def _knowledge(conn: sqlite3.Connection) -> None:
     )
 
 
+_ALIASES = """
+CREATE TABLE entity_aliases (
+    tenant TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    alias TEXT NOT NULL,
+    entity_rid INTEGER NOT NULL REFERENCES entities (rid) ON DELETE CASCADE,
+    PRIMARY KEY (tenant, user_id, alias, entity_rid)
+) WITHOUT ROWID;
+CREATE INDEX entity_aliases_entity ON entity_aliases (entity_rid);
+INSERT OR IGNORE INTO entity_aliases (tenant, user_id, alias, entity_rid)
+    SELECT e.tenant, e.user_id, lower(j.value), e.rid FROM entities e, json_each(e.aliases) j
+"""
+
+
 MIGRATIONS: list[Migration] = [
     Migration(
         1, "initial schema: episodes, memories, evidence, history, vectors, fts", _script(_INITIAL)
     ),
     Migration(
         2, "knowledge: claims, entities, event times, multi-column full-text index", _knowledge
+    ),
+    # Version 3 is the API keys table, added with the server.
+    Migration(
+        4,
+        "entity aliases: an index for looking entities up by any of their names",
+        _script(_ALIASES),
     ),
 ]
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -427,6 +427,15 @@ class _Transaction:
                 for e in entities
             ],
         )
+        self._index_aliases(access.tenant, user_id, [(e.key, e.name) for e in entities])
+
+    def _index_aliases(self, tenant: str, user_id: str, pairs: Sequence[tuple[str, str]]) -> None:
+        """Record each (key, spelling) as an alias of the entity with that key."""
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO entity_aliases (tenant, user_id, alias, entity_rid)"
+            " SELECT ?, ?, ?, rid FROM entities WHERE tenant = ? AND user_id = ? AND key = ?",
+            [(tenant, user_id, name.lower(), tenant, user_id, key) for key, name in pairs],
+        )
 
     def claims_for_slots(
         self, access: Access, user_id: str, slots: Sequence[str]
@@ -457,6 +466,10 @@ class _Transaction:
                 for e in entities
             ],
         )
+        for e in entities:
+            self._index_aliases(
+                access.tenant, e.user_id, [(e.key, n) for n in [e.name, *e.aliases]]
+            )
 
     def find_by_norm(
         self, access: Access, user_id: str, norm_hashes: Sequence[str]
@@ -1367,10 +1380,11 @@ class SQLiteStore:
             for chunk in _chunks(wanted):
                 marks = ",".join("?" * len(chunk))
                 rows = conn.execute(
-                    f"SELECT {_ENTITY_COLUMNS} FROM entities WHERE tenant = ? AND user_id = ?"
-                    f" AND (key IN ({marks}) OR EXISTS (SELECT 1 FROM json_each(aliases)"
-                    f" WHERE lower(json_each.value) IN ({marks})))",
-                    [access.tenant, user_id, *chunk, *chunk],
+                    f"SELECT {_ENTITY_COLUMNS} FROM entities WHERE rid IN ("
+                    f" SELECT rid FROM entities WHERE tenant = ? AND user_id = ? AND key IN ({marks})"
+                    " UNION SELECT entity_rid FROM entity_aliases WHERE tenant = ? AND user_id = ?"
+                    f" AND alias IN ({marks}))",
+                    [access.tenant, user_id, *chunk, access.tenant, user_id, *chunk],
                 ).fetchall()
                 out.extend(self._entity_from_row(conn, r) for r in rows)
         return out
