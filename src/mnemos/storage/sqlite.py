@@ -1381,7 +1381,8 @@ class SQLiteStore:
                 marks = ",".join("?" * len(chunk))
                 rows = conn.execute(
                     f"SELECT {_ENTITY_COLUMNS} FROM entities WHERE rid IN ("
-                    f" SELECT rid FROM entities WHERE tenant = ? AND user_id = ? AND key IN ({marks})"
+                    " SELECT rid FROM entities WHERE tenant = ? AND user_id = ?"
+                    f" AND key IN ({marks})"
                     " UNION SELECT entity_rid FROM entity_aliases WHERE tenant = ? AND user_id = ?"
                     f" AND alias IN ({marks}))",
                     [access.tenant, user_id, *chunk, access.tenant, user_id, *chunk],
