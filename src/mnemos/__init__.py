@@ -29,6 +29,7 @@ from mnemos.errors import (
     StorePathError,
     TextTooLargeError,
 )
+from mnemos.keys import ApiKey, IssuedKey
 from mnemos.memory import AsyncMemory, Memory
 from mnemos.models import (
     AddResult,
@@ -55,6 +56,7 @@ __all__ = [
     "SEMANTIC",
     "AccessDeniedError",
     "AddResult",
+    "ApiKey",
     "AsyncMemory",
     "AuthenticationError",
     "ClosedError",
@@ -68,6 +70,7 @@ __all__ = [
     "Evidence",
     "HistoryEvent",
     "InvalidInputError",
+    "IssuedKey",
     "Memory",
     "MemoryChange",
     "MemoryRecord",

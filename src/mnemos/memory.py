@@ -17,6 +17,7 @@ from mnemos.engine.config import SearchConfig
 from mnemos.engine.derive import Deriver
 from mnemos.engine.engine import Engine
 from mnemos.errors import ClosedError, InvalidInputError
+from mnemos.keys import ApiKey, ApiKeys, IssuedKey
 from mnemos.models import (
     AddResult,
     Context,
@@ -134,6 +135,7 @@ class Memory:
         self._owns_store = True
         self.settings = settings
         self.episodes = Episodes(self)
+        self.keys = ApiKeys(self)
 
     def scoped(self, *, tenant: str | None = None, user_ids: Iterable[str] | None = None) -> Memory:
         """A view of this Memory confined to a tenant and (optionally) some user scopes.
@@ -156,6 +158,7 @@ class Memory:
         view._owns_store = False
         view.settings = self.settings
         view.episodes = Episodes(view)
+        view.keys = ApiKeys(view)
         return view
 
     # -- state -----------------------------------------------------------------------------
@@ -397,6 +400,7 @@ class AsyncMemory:
         self._memory = Memory(*args, **kwargs)
         self.settings = self._memory.settings
         self.episodes = _AsyncEpisodes(self._memory)
+        self.keys = _AsyncKeys(self._memory)
 
     @property
     def closed(self) -> bool:
@@ -438,6 +442,7 @@ class AsyncMemory:
         view._memory = self._memory.scoped(**kwargs)
         view.settings = self.settings
         view.episodes = _AsyncEpisodes(view._memory)
+        view.keys = _AsyncKeys(view._memory)
         return view
 
     async def get(self, memory_id: str) -> MemoryRecord:
@@ -492,3 +497,28 @@ class _AsyncEpisodes:
     async def list(self, **kwargs: Any) -> Page[Episode]:
         """See :meth:`Episodes.list`."""
         return await asyncio.to_thread(self._memory.episodes.list, **kwargs)
+
+
+class _AsyncKeys:
+    def __init__(self, memory: Memory) -> None:
+        self._memory = memory
+
+    async def create(self, **kwargs: Any) -> IssuedKey:
+        """See :meth:`ApiKeys.create`."""
+        return await asyncio.to_thread(self._memory.keys.create, **kwargs)
+
+    async def list(self, **kwargs: Any) -> list[ApiKey]:
+        """See :meth:`ApiKeys.list`."""
+        return await asyncio.to_thread(self._memory.keys.list, **kwargs)
+
+    async def get(self, key_id: str) -> ApiKey:
+        """See :meth:`ApiKeys.get`."""
+        return await asyncio.to_thread(self._memory.keys.get, key_id)
+
+    async def revoke(self, key_id: str) -> ApiKey:
+        """See :meth:`ApiKeys.revoke`."""
+        return await asyncio.to_thread(self._memory.keys.revoke, key_id)
+
+    async def authenticate(self, token: str) -> ApiKey:
+        """See :meth:`ApiKeys.authenticate`."""
+        return await asyncio.to_thread(self._memory.keys.authenticate, token)

@@ -97,9 +97,10 @@ def parse_json_option(value: str | None, name: str) -> Any:
 
 
 def _register() -> None:
-    from mnemos.cli import commands
+    from mnemos.cli import commands, keys
 
     commands.register(cli)
+    cli.add_command(keys.keys)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -110,9 +110,25 @@ CREATE VIRTUAL TABLE memory_fts USING fts5 (
 )
 """
 
+# Version 3, not 2: version 2 (entities) is being written on another line of work, and the
+# numbers record the order migrations are applied in once both are in.
+_API_KEYS = """
+CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    name TEXT,
+    user_ids TEXT,
+    token_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE INDEX api_keys_tenant ON api_keys (tenant, created_at)
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration(
         1, "initial schema: episodes, memories, evidence, history, vectors, fts", _script(_INITIAL)
     ),
+    Migration(3, "api keys", _script(_API_KEYS)),
 ]
 LATEST_VERSION = MIGRATIONS[-1].version

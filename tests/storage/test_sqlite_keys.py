@@ -1,0 +1,30 @@
+"""The API-key table arrives by a recorded migration on stores written before it."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from mnemos import Memory
+from mnemos.storage.migrations import LATEST_VERSION
+
+
+def test_a_store_from_before_api_keys_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with Memory(path, embedder="hash") as mem:
+        mem.add("kept across the migration", user_id="ana")
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("DROP TABLE api_keys")
+        conn.execute("DELETE FROM mnemos_migrations WHERE version > 1")
+        conn.execute("UPDATE mnemos_meta SET value = '1' WHERE key = 'schema_version'")
+    conn.close()
+    with Memory(path, embedder="hash") as mem:
+        issued = mem.keys.create(user_ids=["ana"])
+        assert mem.keys.authenticate(issued.token).user_ids == ["ana"]
+        assert mem.get_all(user_id="ana").total == 1
+        assert mem.stats().schema_version == LATEST_VERSION
+    conn = sqlite3.connect(path)
+    names = [n for (n,) in conn.execute("SELECT name FROM mnemos_migrations ORDER BY version")]
+    conn.close()
+    assert names[-1] == "api keys"
