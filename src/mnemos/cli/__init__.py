@@ -97,10 +97,11 @@ def parse_json_option(value: str | None, name: str) -> Any:
 
 
 def _register() -> None:
-    from mnemos.cli import commands, keys
+    from mnemos.cli import commands, keys, serve
 
     commands.register(cli)
-    cli.add_command(keys.keys)
+    for command in (keys.keys, serve.serve):
+        cli.add_command(command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

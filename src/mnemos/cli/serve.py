@@ -1,0 +1,106 @@
+"""``mnemos serve``: the REST API and the dashboard."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from mnemos.cli import AppContext, pass_app
+
+__all__ = ["serve"]
+
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+
+
+def _configure_logging(level: str) -> None:
+    """Log to stderr, every line carrying the id of the request it belongs to."""
+    from mnemos.server.middleware import RequestIdLogFilter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+    handler.addFilter(RequestIdLogFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+def _loopback_only(host: str) -> None:
+    from mnemos.server.auth import is_loopback
+
+    if not is_loopback(host):
+        raise click.UsageError(
+            f"--local runs without API keys and binds only to 127.0.0.1, not {host}; "
+            "create a key with `mnemos keys create` to serve other machines"
+        )
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8765, show_default=True, type=int, help="Port to bind.")
+@click.option(
+    "--local",
+    is_flag=True,
+    help="Run without API keys: only this machine is served (binds 127.0.0.1 only).",
+)
+@click.option(
+    "--max-body-bytes",
+    default=2 * 1024 * 1024,
+    show_default=True,
+    type=click.IntRange(min=1024),
+    help="Largest request body accepted (larger ones get a 413).",
+)
+@click.option("--no-ui", is_flag=True, help="Serve the API only, without the dashboard.")
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
+@pass_app
+def serve(
+    app: AppContext,
+    host: str,
+    port: int,
+    local: bool,
+    max_body_bytes: int,
+    no_ui: bool,
+    log_level: str,
+) -> None:
+    """Serve the REST API (/v1, OpenAPI at /docs) and the dashboard (/ui).
+
+    Every request needs an API key (`mnemos keys create`) and is confined to the key's
+    tenant and user scopes. `--local` serves without keys, to this machine only.
+
+    \b
+    Example:
+      mnemos serve --port 8765
+      mnemos serve --local          # no keys; http://127.0.0.1:8765/ui
+    """
+    from mnemos.server import create_app, require_server_extra
+
+    require_server_extra()
+    import uvicorn
+
+    if local:
+        _loopback_only(host)
+    _configure_logging(log_level)
+    log = logging.getLogger("mnemos.server")
+    memory = app.memory()
+    if not local and not memory.keys.list(tenant=None):
+        log.warning("no API keys yet: create one with `mnemos keys create`, or use --local")
+    asgi = create_app(
+        memory,
+        auth="local" if local else "keys",
+        max_body_bytes=max_body_bytes,
+        dashboard=not no_ui,
+    )
+    log.info(
+        "serving %s on http://%s:%d (%s)",
+        memory.settings.store_path,
+        host,
+        port,
+        "local mode, no keys" if local else "API keys required",
+    )
+    uvicorn.run(asgi, host=host, port=port, log_config=None, access_log=False, lifespan="off")

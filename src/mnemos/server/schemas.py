@@ -1,0 +1,165 @@
+"""Request and error bodies of the REST API.
+
+Responses are the library's own models (:mod:`mnemos.models`); the retrieval settings are
+the library's :class:`~mnemos.SearchConfig`. Requests never carry a tenant: the API key
+decides it. The constraints below repeat what the engine checks, so that the published
+schema says what is accepted; the engine stays the authority.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mnemos.engine.config import SearchConfig
+from mnemos.engine.engine import MAX_QUERY_CHARS
+from mnemos.engine.validate import MAX_ID_CHARS
+from mnemos.models import Role
+
+__all__ = [
+    "ID_PATTERN",
+    "TEXT_PATTERN",
+    "AddRequest",
+    "ContextRequest",
+    "ErrorBody",
+    "Health",
+    "MessageIn",
+    "ScopeId",
+    "SearchRequest",
+    "Text",
+    "UpdateRequest",
+]
+
+# Printable text with at least one non-space character (what the engine accepts).
+TEXT_PATTERN = r"^[^\x00]*\S[^\x00]*$"
+ID_PATTERN = r"^[^\x00-\x1f]*[^\s\x00-\x1f][^\x00-\x1f]*$"
+
+ScopeId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_ID_CHARS,
+        pattern=ID_PATTERN,
+        description="A scope id: a non-blank string without control characters.",
+    ),
+]
+Text = Annotated[str, Field(min_length=1, pattern=TEXT_PATTERN)]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MessageIn(_Request):
+    """One message, in the OpenAI chat shape."""
+
+    role: Role = Field(default="user", description="Who produced it.")
+    content: Text = Field(description="The text of the message.")
+    name: ScopeId | None = Field(
+        default=None, description="The speaker's name, when the role alone does not say who."
+    )
+    metadata: dict[str, Any] | None = Field(
+        default=None, description="Kept with this message's episode and memories."
+    )
+    at: datetime | None = Field(
+        default=None, description="When it happened; defaults to the request's `at`."
+    )
+
+
+class AddRequest(_Request):
+    """What happened, to be stored as episodes and turned into memories."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "messages": [
+                        {"role": "user", "name": "Ana", "content": "I moved to Lisbon last month"}
+                    ],
+                    "user_id": "ana",
+                    "session_id": "s1",
+                    "at": "2024-04-15T08:30:00Z",
+                }
+            ]
+        },
+    )
+
+    messages: Text | MessageIn | Annotated[list[Text | MessageIn], Field(min_length=1)] = Field(
+        description="A string (one user message), a message, or a list of them."
+    )
+    user_id: ScopeId = Field(description="The user scope; must be one the API key may write.")
+    agent_id: ScopeId | None = None
+    session_id: ScopeId | None = None
+    at: datetime | None = Field(default=None, description="When it happened (default: now).")
+    metadata: dict[str, Any] | None = Field(
+        default=None, description="Kept with every episode and memory of the request."
+    )
+
+
+class UpdateRequest(_Request):
+    """A new version of a memory: new text, new metadata, or both."""
+
+    text: Text | None = None
+    metadata: dict[str, Any] | None = None
+    reason: Text | None = Field(default=None, max_length=2000, description="Kept in history.")
+
+
+class SearchRequest(_Request):
+    """A recall query."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"query": "where does Ana live?", "user_id": "ana"}]},
+    )
+
+    query: Annotated[Text, Field(max_length=MAX_QUERY_CHARS)]
+    user_id: ScopeId
+    agent_id: ScopeId | None = None
+    session_id: ScopeId | None = None
+    limit: int = Field(default=10, ge=1, le=1000)
+    filters: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            'See the filter grammar in the docs: {"kind": "fact"}, '
+            '{"occurred_at": {"gte": "2024-01-01"}}, metadata keys.'
+        ),
+    )
+    at: datetime | None = Field(default=None, description="Recall what was true at this time.")
+    budget_tokens: int | None = Field(default=None, ge=1, le=10_000_000)
+    recipe: Literal["hybrid", "lexical", "semantic"] | None = Field(
+        default=None, description="A named retrieval recipe (default: hybrid)."
+    )
+    config: SearchConfig | None = Field(
+        default=None, description="Retrieval settings; overrides `recipe`."
+    )
+
+
+class ContextRequest(_Request):
+    """A request for a prompt-ready block of what to remember."""
+
+    query: Annotated[Text, Field(max_length=MAX_QUERY_CHARS)]
+    user_id: ScopeId
+    agent_id: ScopeId | None = None
+    session_id: ScopeId | None = None
+    budget_tokens: int = Field(default=1000, ge=50, le=1_000_000)
+    at: datetime | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error the API returns, whatever the status."""
+
+    code: str = Field(description="A stable machine-readable name, e.g. `not_found`.")
+    message: str = Field(description="What went wrong, for the person who has to fix it.")
+    details: dict[str, Any] = Field(description="Structured fields (the offending field, ...).")
+    request_id: str = Field(description="The request's id, as in the X-Request-ID header.")
+
+
+class Health(BaseModel):
+    """Liveness of the server."""
+
+    status: Literal["ok"]
+    version: str
+    auth: Literal["keys", "local"]
