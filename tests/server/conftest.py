@@ -80,7 +80,7 @@ def free_port() -> int:
 class LiveServer:
     """``python -m mnemos … serve`` (or ``mcp``) as a real process on a loopback port."""
 
-    def __init__(self, args: list[str], *, port: int, log: Path, ready_path: str) -> None:
+    def __init__(self, args: list[str], *, port: int, log: Path) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = log
@@ -96,10 +96,10 @@ class LiveServer:
         while True:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.log()}")
-            try:
-                if httpx.get(self.url + ready_path, timeout=1).status_code < 500:
-                    break
-            except httpx.HTTPError:
+            try:  # uvicorn finishes its startup before it listens
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
                 pass
             if time.monotonic() > deadline:
                 self.stop()
@@ -107,7 +107,8 @@ class LiveServer:
             time.sleep(0.1)
 
     def log(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
@@ -124,4 +125,4 @@ class LiveServer:
 def serve(store: Path, tmp_path: Path, *extra: str, embedder: str = "hash") -> LiveServer:
     port = free_port()
     args = ["--store", str(store), "--embedder", embedder, "serve", "--port", str(port), *extra]
-    return LiveServer(args, port=port, log=tmp_path / f"serve-{port}.log", ready_path="/v1/health")
+    return LiveServer(args, port=port, log=tmp_path / f"serve-{port}.log")

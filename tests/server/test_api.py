@@ -412,6 +412,9 @@ def test_a_bad_auth_mode_is_refused(root: Memory) -> None:
 @pytest.mark.parametrize(("blocked", "call", "extra"), [
     ("fastapi", "from mnemos.server import create_app; create_app(mnemos.Memory('x.db', embedder='hash'))", "server"),
     ("uvicorn", "from mnemos.server import require_server_extra; require_server_extra()", "server"),
+    ("mcp", "from mnemos.mcp_server import build_server, ScopeResolver, McpScope\n"
+            "m = mnemos.Memory('x.db', embedder='hash')\n"
+            "build_server(ScopeResolver(m, 'config', McpScope(user_id='u')))", "mcp"),
 ])  # fmt: skip
 def test_missing_extras_name_the_extra(tmp_path: Path, blocked: str, call: str, extra: str) -> None:
     code = (

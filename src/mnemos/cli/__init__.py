@@ -100,7 +100,7 @@ def _register() -> None:
     from mnemos.cli import commands, keys, serve
 
     commands.register(cli)
-    for command in (keys.keys, serve.serve):
+    for command in (keys.keys, serve.serve, serve.mcp):
         cli.add_command(command)
 
 

@@ -1,4 +1,4 @@
-"""``mnemos serve``: the REST API and the dashboard."""
+"""``mnemos serve`` (REST API and dashboard) and ``mnemos mcp`` (MCP server)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import click
 
 from mnemos.cli import AppContext, pass_app
 
-__all__ = ["serve"]
+__all__ = ["mcp", "serve"]
 
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
@@ -104,3 +104,81 @@ def serve(
         "local mode, no keys" if local else "API keys required",
     )
     uvicorn.run(asgi, host=host, port=port, log_config=None, access_log=False, lifespan="off")
+
+
+@click.command()
+@click.option(
+    "--transport",
+    default="stdio",
+    show_default=True,
+    type=click.Choice(["stdio", "http"]),
+    help="stdio (an agent host starts this command) or streamable HTTP (at /mcp).",
+)
+@click.option("--user", "user_id", help="The one user scope the tools work in.")
+@click.option("--agent", "agent_id", help="Agent scope kept with what is remembered.")
+@click.option("--session", "session_id", help="Session scope kept with what is remembered.")
+@click.option(
+    "--key",
+    envvar="MNEMOS_API_KEY",
+    help="stdio: run as this API key (its tenant and scopes; env MNEMOS_API_KEY).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="http: address to bind.")
+@click.option("--port", default=8766, show_default=True, type=int, help="http: port to bind.")
+@click.option("--local", is_flag=True, help="http: no API keys; serve this machine only.")
+@pass_app
+def mcp(
+    app: AppContext,
+    transport: str,
+    user_id: str | None,
+    agent_id: str | None,
+    session_id: str | None,
+    key: str | None,
+    host: str,
+    port: int,
+    local: bool,
+) -> None:
+    """Serve memory tools to agents over MCP (remember, recall, get_context, forget,
+    list_memories, history).
+
+    The server is pinned to one user scope: --user, or the single user of its API key. The
+    tools cannot name another scope. Over HTTP every request carries an API key (or, with
+    --local, none, from this machine only).
+
+    \b
+    Example:
+      mnemos mcp --user ana                                  # stdio, for a local agent host
+      mnemos mcp --transport http --port 8766                # keys bound to one user each
+      mnemos mcp --transport http --local --user ana
+    """
+    from mnemos.mcp_server import McpScope, ScopeResolver, build_server, http_app
+
+    scope = McpScope(user_id=user_id, agent_id=agent_id, session_id=session_id)
+    memory = app.memory()
+    if transport == "stdio":
+        if local:
+            raise click.UsageError("--local applies to --transport http")
+        server = build_server(ScopeResolver(memory, "config", scope, key))
+        logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+        server.run("stdio")
+        return
+    if key:
+        raise click.UsageError("over http each request carries its own key; drop --key")
+    if local:
+        _loopback_only(host)
+    resolver = ScopeResolver(memory, "local" if local else "keys", scope)
+    import uvicorn
+
+    _configure_logging("info")
+    logging.getLogger("mnemos.server").info(
+        "MCP over streamable HTTP at http://%s:%d/mcp (%s)",
+        host,
+        port,
+        "local mode, no keys" if local else "API keys required",
+    )
+    uvicorn.run(
+        http_app(build_server(resolver), resolver, host=host),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+    )
