@@ -80,17 +80,27 @@ def free_port() -> int:
 class LiveServer:
     """``python -m mnemos … serve`` (or ``mcp``) as a real process on a loopback port."""
 
-    def __init__(self, args: list[str], *, port: int, log: Path) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        *,
+        port: int,
+        log: Path,
+        command: list[str] | None = None,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = log
         self._log = log.open("wb")
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+        environ = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", **(env or {})}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mnemos", *args],
+            command or [sys.executable, "-m", "mnemos", *args],
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            env=env,
+            env=environ,
+            cwd=cwd,
         )
         deadline = time.monotonic() + 60
         while True:

@@ -118,7 +118,7 @@
       nodeEls.forEach((g, j) => g.classList.toggle("focus", j === i));
       if (!panel) return;
       const related = links.filter((l) => l.s === i || l.t === i)
-        .map((l) => ({other: nodes[l.s === i ? l.t : l.s], label: l.label, w: l.w}))
+        .map((l) => ({other: nodes[l.s === i ? l.t : l.s], label: l.label, w: l.w, out: l.s === i}))
         .sort((a, b) => b.w - a.w);
       panel.hidden = false;
       panel.replaceChildren();
@@ -133,7 +133,9 @@
       const ul = document.createElement("ul");
       for (const r of related) {
         const li = document.createElement("li");
-        li.textContent = `${r.label ? r.label + " " : ""}${r.other.label}`;
+        // Edges read source -> target: "Ana lives in Lisbon".
+        const verb = r.label || "related to";
+        li.textContent = r.out ? `${verb} ${r.other.label}` : `${r.other.label} ${verb}`;
         ul.appendChild(li);
       }
       panel.appendChild(ul);
