@@ -437,3 +437,39 @@ def test_the_cli_refuses_local_mode_on_a_public_address(capsys: pytest.CaptureFi
 
     assert main(["--embedder", "hash", "serve", "--local", "--host", "0.0.0.0"]) == 2
     assert "binds only to 127.0.0.1" in capsys.readouterr().err
+
+
+def test_undeclared_or_repeated_query_parameters_are_refused(
+    api: InProcess, ana: dict[str, str]
+) -> None:
+    typo = assert_error(api.get("/v1/memories", params={"user": "bob"}, headers=ana), 422,
+                        "invalid_request")  # fmt: skip
+    assert typo["details"]["errors"] == [
+        {"loc": ["query", "user"], "message": "unknown parameter", "type": "unknown_parameter"}
+    ]
+    twice = api.get("/v1/export", params=[("user_id", "ana"), ("user_id", "bob")], headers=ana)
+    assert assert_error(twice, 422, "invalid_request")["details"]["errors"][0]["type"] == (
+        "repeated_parameter"
+    )
+    kinds = api.get("/v1/memories", params=[("kind", "note"), ("kind", "fact")], headers=ana)
+    assert kinds.status_code == 200
+    # Without a key the answer is the 401, whatever else is wrong.
+    assert_error(api.get("/v1/memories", params={"user": "x"}), 401, "unauthenticated")
+
+
+def test_times_are_iso_8601_strings_only(api: InProcess, ana: dict[str, str]) -> None:
+    for at in (0, 1713169800, "1713169800", "yesterday", "2024-02-30"):
+        response = api.post("/v1/memories", json={"messages": "x", "user_id": "ana", "at": at},
+                            headers=ana)  # fmt: skip
+        assert_error(response, 422, "invalid_request")
+    for at, stored in (("2024-04-15", "2024-04-15T00:00:00Z"),
+                       ("2024-04-15T10:30:00+02:00", "2024-04-15T08:30:00Z"),
+                       ("2024-04-15T08:30", "2024-04-15T08:30:00Z")):  # fmt: skip
+        added = add(api, ana, f"at {at}", at=at)
+        assert added["episodes"][0]["occurred_at"] == stored
+
+
+def test_method_not_allowed_lists_every_allowed_method(api: InProcess, ana: dict[str, str]) -> None:
+    response = api.request("PUT", "/v1/memories/some-id", headers=ana)
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "DELETE, GET, PATCH"

@@ -23,7 +23,17 @@ class SearchConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    weights: dict[str, float] = Field(default_factory=lambda: {"bm25": 1.0, "vector": 1.0})
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {"bm25": 1.0, "vector": 1.0},
+        json_schema_extra={
+            "propertyNames": {"enum": ["bm25", "vector"]},
+            "additionalProperties": {"type": "number", "minimum": 0},
+            "anyOf": [
+                {"required": [channel], "properties": {channel: {"exclusiveMinimum": 0}}}
+                for channel in ("bm25", "vector")
+            ],
+        },
+    )
     rrf_k: int = Field(default=60, ge=1, le=10_000)
     candidates: int = Field(default=100, ge=1, le=10_000)
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args, get_origin
 
 from fastapi import APIRouter, Depends, Query, Request, Response, Security
 from fastapi import Path as PathParam
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.background import BackgroundTask
 
@@ -43,6 +45,7 @@ from mnemos.server.schemas import (
     Health,
     SearchRequest,
     UpdateRequest,
+    When,
 )
 
 __all__ = ["ServerState", "bound_memory", "principal", "router", "server_state"]
@@ -112,7 +115,31 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     )
 }
 
-router = APIRouter(prefix="/v1", responses=_ERRORS)
+
+def known_query_only(request: Request, _who: Annotated[Principal, Depends(principal)]) -> None:
+    """Refuse query parameters the route does not declare, and repeats of single-valued
+    ones: a typo must not widen a query (``?user=ana`` for ``?user_id=ana`` would list
+    every user's memories), and ``?user_id=a&user_id=b`` must not mean one of them.
+    Depends on the principal so that a caller without a key learns nothing past the 401."""
+    declared = _QUERY_NAMES.get(request.scope.get("endpoint"))
+    if declared is None:
+        return
+    problems = [
+        {"type": "unknown_parameter", "loc": ("query", name), "msg": "unknown parameter"}
+        for name in sorted(set(request.query_params) - set(declared))
+    ]
+    problems += [
+        {"type": "repeated_parameter", "loc": ("query", name), "msg": "given more than once"}
+        for name, many in declared.items()
+        if not many and len(request.query_params.getlist(name)) > 1
+    ]
+    if problems:
+        raise RequestValidationError(problems)
+
+
+_QUERY_NAMES: dict[Any, dict[str, bool]] = {}
+
+router = APIRouter(prefix="/v1", responses=_ERRORS, dependencies=[Depends(known_query_only)])
 public = APIRouter(prefix="/v1", responses={500: _ERRORS[500]})
 
 
@@ -158,8 +185,8 @@ def list_memories(
     session_id: ScopeQuery = None,
     kind: Annotated[list[MemoryKind] | None, Query()] = None,
     status: Annotated[list[MemoryStatus] | None, Query()] = None,
-    occurred_after: Annotated[datetime | None, Query()] = None,
-    occurred_before: Annotated[datetime | None, Query()] = None,
+    occurred_after: Annotated[When | None, Query()] = None,
+    occurred_before: Annotated[When | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**12)] = 0,
 ) -> Page[MemoryRecord]:
@@ -337,3 +364,22 @@ def export(mem: Bound, user_id: ScopeQuery = None) -> Response:
 # ENTITIES: wired in once `mem.entities` (get, list, search, history) is on main. The routes
 # will be GET /v1/entities, GET /v1/entities/{id}, POST /v1/entities/search and
 # GET /v1/entities/{id}/history, each a one-line call like the memory routes above.
+
+
+def _query_names(dependant: Dependant) -> dict[str, bool]:
+    """Each query parameter of a route, and whether it takes several values."""
+    names = {p.alias: _is_list(p.field_info.annotation) for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names.update(_query_names(sub))
+    return names
+
+
+def _is_list(annotation: Any) -> bool:
+    if get_origin(annotation) is list:
+        return True
+    return any(_is_list(arg) for arg in get_args(annotation))
+
+
+for _route in router.routes:
+    if isinstance(_route, APIRoute):
+        _QUERY_NAMES[_route.endpoint] = _query_names(_route.dependant)

@@ -8,19 +8,23 @@ schema says what is accepted; the engine stays the authority.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from mnemos._time import parse_when
 from mnemos.engine.config import SearchConfig
 from mnemos.engine.engine import MAX_QUERY_CHARS
 from mnemos.engine.validate import MAX_ID_CHARS
+from mnemos.errors import InvalidInputError
 from mnemos.models import Role
 
 __all__ = [
     "ID_PATTERN",
     "TEXT_PATTERN",
+    "WHEN_PATTERN",
     "AddRequest",
     "ContextRequest",
     "ErrorBody",
@@ -30,6 +34,7 @@ __all__ = [
     "SearchRequest",
     "Text",
     "UpdateRequest",
+    "When",
 ]
 
 # Printable text with at least one non-space character (what the engine accepts).
@@ -47,6 +52,39 @@ ScopeId = Annotated[
 ]
 Text = Annotated[str, Field(min_length=1, pattern=TEXT_PATTERN)]
 
+# A date, or a date and time with an optional offset (UTC without one). Written out as a
+# pattern so the schema says exactly what is accepted: no epoch numbers, no other shapes.
+_DATE = r"(000[1-9]|00[1-9]\d|0[1-9]\d{2}|[1-9]\d{3})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+_TIME = r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?"
+_OFFSET = r"([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)"
+WHEN_PATTERN = rf"^{_DATE}([Tt]{_TIME}{_OFFSET}?)?$"
+_WHEN = re.compile(WHEN_PATTERN)
+
+
+def _when(value: object) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _WHEN.match(value):
+        raise ValueError("must be an ISO 8601 date or date-time, e.g. 2024-04-15T08:30:00Z")
+    try:
+        return parse_when(value, field="the time")
+    except InvalidInputError as exc:
+        raise ValueError(exc.message) from None
+
+
+When = Annotated[
+    datetime,
+    BeforeValidator(_when),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": WHEN_PATTERN,
+            "description": "ISO 8601 date or date-time; UTC when no offset is given.",
+            "examples": ["2024-04-15T08:30:00Z", "2024-04-15"],
+        }
+    ),
+]
+
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -63,7 +101,7 @@ class MessageIn(_Request):
     metadata: dict[str, Any] | None = Field(
         default=None, description="Kept with this message's episode and memories."
     )
-    at: datetime | None = Field(
+    at: When | None = Field(
         default=None, description="When it happened; defaults to the request's `at`."
     )
 
@@ -93,7 +131,7 @@ class AddRequest(_Request):
     user_id: ScopeId = Field(description="The user scope; must be one the API key may write.")
     agent_id: ScopeId | None = None
     session_id: ScopeId | None = None
-    at: datetime | None = Field(default=None, description="When it happened (default: now).")
+    at: When | None = Field(default=None, description="When it happened (default: now).")
     metadata: dict[str, Any] | None = Field(
         default=None, description="Kept with every episode and memory of the request."
     )
@@ -127,7 +165,7 @@ class SearchRequest(_Request):
             '{"occurred_at": {"gte": "2024-01-01"}}, metadata keys.'
         ),
     )
-    at: datetime | None = Field(default=None, description="Recall what was true at this time.")
+    at: When | None = Field(default=None, description="Recall what was true at this time.")
     budget_tokens: int | None = Field(default=None, ge=1, le=10_000_000)
     recipe: Literal["hybrid", "lexical", "semantic"] | None = Field(
         default=None, description="A named retrieval recipe (default: hybrid)."
@@ -145,7 +183,7 @@ class ContextRequest(_Request):
     agent_id: ScopeId | None = None
     session_id: ScopeId | None = None
     budget_tokens: int = Field(default=1000, ge=50, le=1_000_000)
-    at: datetime | None = None
+    at: When | None = None
 
 
 class ErrorBody(BaseModel):
