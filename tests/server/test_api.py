@@ -220,7 +220,7 @@ def test_errors_share_one_shape(api: InProcess, ana: dict[str, str]) -> None:
     api.delete(f"/v1/memories/{mid}", headers=ana)
     assert_error(api.patch(f"/v1/memories/{mid}", json={"text": "x"}, headers=ana), 409, "conflict")
     live = add(api, ana, "still here")["memories"][0]["id"]
-    assert_error(api.patch(f"/v1/memories/{live}", json={}, headers=ana), 400, "invalid_input")
+    assert_error(api.patch(f"/v1/memories/{live}", json={}, headers=ana), 422, "invalid_request")
     body = assert_error(
         api.post("/v1/search", json={"query": "x", "user_id": "ana", "filters": {"kind": "nope"}},
                  headers=ana),

@@ -7,7 +7,7 @@ error, and a request that breaks the schema must be refused. One check is left o
 cannot say that 30 February is not a date or spell out the filter grammar, so such
 requests rightly get a 4xx. Runs are derandomized so CI is repeatable; raise
 ``MNEMOS_SCHEMATHESIS_EXAMPLES`` for a longer search. In process over ASGI; docs/api.md shows
-the same run against a real server.
+the same run against a real server (with the stateful phase too).
 """
 
 from __future__ import annotations

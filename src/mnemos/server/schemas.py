@@ -12,7 +12,14 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 from mnemos._time import parse_when
 from mnemos.engine.config import SearchConfig
@@ -140,9 +147,25 @@ class AddRequest(_Request):
 class UpdateRequest(_Request):
     """A new version of a memory: new text, new metadata, or both."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["text"], "properties": {"text": {"type": "string"}}},
+                {"required": ["metadata"], "properties": {"metadata": {"type": "object"}}},
+            ]
+        },
+    )
+
     text: Text | None = None
     metadata: dict[str, Any] | None = None
     reason: Text | None = Field(default=None, max_length=2000, description="Kept in history.")
+
+    @model_validator(mode="after")
+    def _something_changes(self) -> UpdateRequest:
+        if self.text is None and self.metadata is None:
+            raise ValueError("an update needs text, metadata or both")
+        return self
 
 
 class SearchRequest(_Request):
