@@ -22,7 +22,7 @@ def test_async_round_trip(tmp_path: Path) -> None:
             rec = await mem.update(hits[0].id, "async note three")
             assert rec.version == 2
             assert [e.event for e in await mem.history(rec.id)] == ["ADD", "UPDATE"]
-            assert (await mem.get_all(user_id="u")).total == 10
+            assert (await mem.get_all(user_id="u", filters={"kind": "note"})).total == 10
             assert (await mem.episodes.list(user_id="u")).total == 10
             assert (await mem.stats()).episodes == 10
             await mem.delete(rec.id)

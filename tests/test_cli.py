@@ -55,7 +55,8 @@ def test_add_search_get_history_delete_restore(
     code, out, _ = run(capsys, store, "get", memory_id)
     assert "I moved to Lisbon" in out
     assert run(capsys, store, "delete", memory_id, "--reason", "test")[0] == 0
-    assert json.loads(run(capsys, store, "list", "--user", "ana", "--json")[1])["total"] == 0
+    listed = json.loads(run(capsys, store, "list", "--user", "ana", "--json")[1])["items"]
+    assert memory_id not in [m["id"] for m in listed]
     assert run(capsys, store, "restore", memory_id)[0] == 0
     code, out, _ = run(capsys, store, "history", memory_id, "--json")
     assert [e["event"] for e in json.loads(out)] == ["ADD", "DELETE", "RESTORE"]

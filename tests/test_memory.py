@@ -10,10 +10,12 @@ import pytest
 from mnemos import (
     LEXICAL,
     AccessDeniedError,
+    AddResult,
     ClosedError,
     ConflictError,
     InvalidInputError,
     Memory,
+    MemoryRecord,
     NotFoundError,
 )
 
@@ -24,6 +26,11 @@ CHAT = [
      "metadata": {"msg_id": "m2"}},
     {"role": "user", "name": "Caroline", "content": "His name is Biscuit", "metadata": {"msg_id": "m3"}},
 ]  # fmt: skip
+
+
+def note_of(result: AddResult) -> MemoryRecord:
+    """The note (the whole message) among what one add derived."""
+    return next(m for m in result.memories if m.kind == "note")
 
 
 def test_add_stores_episodes_and_derives_a_memory_per_message(mem: Memory) -> None:
@@ -103,7 +110,8 @@ def test_filters_on_kind_time_and_metadata(mem: Memory) -> None:
     march = mem.search("ran", user_id="u", filters={"occurred_at": {"gte": "2023-03-01"}}).hits
     assert {h.text for h in march} <= {"ran 10 km", "baked bread"}
     big = mem.get_all(user_id="u", filters={"metadata": {"n": {"gt": 5}}}).items
-    assert [m.text for m in big] == ["ran 10 km"]
+    assert {m.text for m in big} == {"ran 10 km"}
+    assert {m.kind for m in mem.get_all(user_id="u", filters={"kind": "note"}).items} == {"note"}
     with pytest.raises(InvalidInputError, match="unknown filter operator"):
         mem.search("ran", user_id="u", filters={"n": {"approx": 5}})
 
@@ -124,7 +132,7 @@ def test_get_all_pages_through_everything(mem: Memory) -> None:
 
 
 def test_update_writes_a_new_version_and_keeps_the_old(mem: Memory) -> None:
-    [rec] = mem.add("I live in Porto", user_id="u").memories
+    rec = note_of(mem.add("I live in Porto", user_id="u"))
     updated = mem.update(rec.id, "I live in Lisbon", reason="moved")
     assert (updated.id, updated.version, updated.text) == (rec.id, 2, "I live in Lisbon")
     assert mem.get(rec.id).text == "I live in Lisbon"
@@ -133,28 +141,33 @@ def test_update_writes_a_new_version_and_keeps_the_old(mem: Memory) -> None:
     assert (history[1].before or {}).get("text") == "I live in Porto"
     assert (history[1].after or {}).get("text") == "I live in Lisbon"
     assert history[1].reason == "moved"
-    assert [h.text for h in mem.search("Lisbon", user_id="u", config=LEXICAL).hits] == [
-        "I live in Lisbon"
+    assert "I live in Lisbon" in [
+        h.text for h in mem.search("Lisbon", user_id="u", config=LEXICAL).hits
     ]
-    assert mem.search("Porto", user_id="u", config=LEXICAL).hits == []
+    assert rec.id not in [h.id for h in mem.search("Porto", user_id="u", config=LEXICAL).hits]
 
 
 def test_delete_is_soft_and_restore_brings_it_back(mem: Memory) -> None:
-    [rec] = mem.add("my locker code is 4512", user_id="u").memories
+    rec = note_of(mem.add("my locker code is 4512", user_id="u"))
     deleted = mem.delete(rec.id, reason="stale")
     assert deleted.status == "deleted"
     assert deleted.expired_at is not None
     assert mem.get(rec.id).status == "deleted"
-    assert mem.search("locker code", user_id="u").hits == []
-    assert mem.get_all(user_id="u").total == 0
-    assert mem.get_all(user_id="u", filters={"status": "deleted"}).total == 1
+    assert rec.id not in [h.id for h in mem.search("locker code", user_id="u").hits]
+    assert rec.id not in [m.id for m in mem.get_all(user_id="u").items]
+    assert [m.id for m in mem.get_all(user_id="u", filters={"status": "deleted"}).items] == [rec.id]
     with pytest.raises(ConflictError):
         mem.update(rec.id, "new text")
     with pytest.raises(ConflictError):
         mem.delete(rec.id)
     restored = mem.restore(rec.id)
     assert (restored.status, restored.expired_at) == ("active", None)
-    assert mem.search("locker code", user_id="u").hits[0].id == rec.id
+    assert rec.id in [
+        h.id
+        for h in mem.search(
+            "locker code", user_id="u", config=LEXICAL.model_copy(update={"collapse": False})
+        ).hits
+    ]
     assert [e.event for e in mem.history(rec.id)] == ["ADD", "DELETE", "RESTORE"]
 
 
@@ -162,7 +175,7 @@ def test_erase_removes_every_trace_of_the_user(mem: Memory, tmp_path: Path) -> N
     added = mem.add("ultra-secret-passphrase", user_id="gone")
     mem.add("keep me", user_id="stays")
     counts = mem.erase(user_id="gone")
-    assert (counts.episodes, counts.memories) == (1, 1)
+    assert (counts.episodes, counts.memories) == (1, len(added.memories))
     with pytest.raises(NotFoundError):
         mem.get(added.memories[0].id)
     with pytest.raises(NotFoundError):
@@ -195,9 +208,10 @@ def test_episodes_namespace_lists_in_time_order(mem: Memory) -> None:
 
 
 def test_time_travel_search_uses_validity(mem: Memory) -> None:
-    [rec] = mem.add("the office is on floor 3", user_id="u", at="2024-01-01").memories
+    rec = note_of(mem.add("the office is on floor 3", user_id="u", at="2024-01-01"))
     assert mem.search("office floor", user_id="u", at="2023-06-01").hits == []
-    assert mem.search("office floor", user_id="u", at="2024-02-01").hits[0].id == rec.id
+    later = mem.search("office floor", user_id="u", at="2024-02-01").hits
+    assert later[0].evidence[0].episode_id == rec.episode_ids[0]
 
 
 def test_user_bound_memory_cannot_reach_other_users(tmp_path: Path) -> None:

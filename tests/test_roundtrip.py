@@ -93,7 +93,8 @@ def _scenario(mem: Memory) -> None:
         ],
         user_id="ana", agent_id="bot", session_id="s1", at="2023-12-31T23:59:59.999999Z",
     )  # fmt: skip
-    rec = mem.add("My dog is Biscuit", user_id="ana", metadata={"topic": "pets"}).memories[0]
+    added = mem.add("My dog is Biscuit", user_id="ana", metadata={"topic": "pets"})
+    rec = next(m for m in added.memories if m.kind == "note")
     mem.update(
         rec.id, "My dog is called Biscuit", metadata={"topic": "pets", "v": 2}, reason="typo"
     )
@@ -108,15 +109,17 @@ def test_export_import_export_is_lossless(tmp_path: Path) -> None:
     with Memory(tmp_path / "a.db", embedder="hash") as a:
         _scenario(a)
         first = a.export(tmp_path / "first.jsonl")
+        a_memories = a.stats().memories
     with Memory(tmp_path / "b.db", embedder="hash") as b:
         imported = b.import_(tmp_path / "first.jsonl")
         assert (imported.episodes, imported.memories, imported.history) == (
             first.episodes, first.memories, first.history,
         )  # fmt: skip
         b.export(tmp_path / "second.jsonl")
-        hits = b.search("Biscuit", user_id="ana").hits
+        hits = b.search("Biscuit called", user_id="ana").hits
         assert hits[0].text == "My dog is called Biscuit"
         assert [e.event for e in b.history(hits[0].id)] == ["ADD", "UPDATE"]
+        assert b.stats().memories == a_memories
         with pytest.raises(ConflictError, match="already exist"):
             b.import_(tmp_path / "first.jsonl")
     assert _records(tmp_path / "first.jsonl") == _records(tmp_path / "second.jsonl")

@@ -34,6 +34,7 @@ from mnemos.memory import AsyncMemory, Memory
 from mnemos.models import (
     AddResult,
     Context,
+    Entity,
     Episode,
     EraseResult,
     Evidence,
@@ -65,6 +66,7 @@ __all__ = [
     "Context",
     "EmbedderError",
     "EmbedderMismatchError",
+    "Entity",
     "Episode",
     "EraseResult",
     "Evidence",

@@ -6,6 +6,7 @@ Both are thin: they hold the open/closed state and hand every call to the engine
 from __future__ import annotations
 
 import asyncio
+import builtins
 import os
 from collections.abc import Iterable, Mapping
 from types import TracebackType
@@ -21,6 +22,7 @@ from mnemos.keys import ApiKey, ApiKeys, IssuedKey
 from mnemos.models import (
     AddResult,
     Context,
+    Entity,
     Episode,
     EraseResult,
     HistoryEvent,
@@ -63,6 +65,44 @@ class Episodes:
         return self._owner._engine.list_episodes(
             user_id=user_id, agent_id=agent_id, session_id=session_id, limit=limit, offset=offset
         )
+
+
+class Entities:
+    """``mem.entities``: the people, places, organisations, things and concepts memories
+    mention, with what is currently known about each."""
+
+    def __init__(self, owner: Memory) -> None:
+        self._owner = owner
+
+    def get(self, entity_id: str) -> Entity:
+        """One entity with its current attribute values.
+
+        Raises:
+            NotFoundError: no such entity in this tenant and scope.
+        """
+        return self._owner._engine.get_entity(entity_id)
+
+    def list(
+        self,
+        *,
+        user_id: str | None = None,
+        kind: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> Page[Entity]:
+        """A page of entities, most mentioned first."""
+        return self._owner._engine.list_entities(
+            user_id=user_id, kind=kind, limit=limit, offset=offset
+        )
+
+    def search(self, query: str, *, user_id: str | None = None, limit: int = 20) -> Page[Entity]:
+        """Entities whose name or alias contains ``query``."""
+        return self._owner._engine.list_entities(user_id=user_id, query=query, limit=limit)
+
+    def history(self, entity_id: str, *, limit: int = 100) -> builtins.list[MemoryRecord]:
+        """Every memory mentioning the entity, newest first, superseded ones included: how
+        what is known about it changed, with the validity of each."""
+        return self._owner._engine.entity_memories(entity_id, limit=limit)
 
 
 class Memory:
@@ -117,7 +157,11 @@ class Memory:
         model = (
             embedder
             if embedder is not None and not isinstance(embedder, str)
-            else create_embedder(settings.embedder, batch_size=settings.embed_batch_size)
+            else create_embedder(
+                settings.embedder,
+                batch_size=settings.embed_batch_size,
+                cache_dir=settings.data_dir / "models",
+            )
         )
         owns_store = store is None
         if store is None:
@@ -135,6 +179,7 @@ class Memory:
         self._owns_store = True
         self.settings = settings
         self.episodes = Episodes(self)
+        self.entities = Entities(self)
         self.keys = ApiKeys(self)
 
     def scoped(self, *, tenant: str | None = None, user_ids: Iterable[str] | None = None) -> Memory:
@@ -158,6 +203,7 @@ class Memory:
         view._owns_store = False
         view.settings = self.settings
         view.episodes = Episodes(view)
+        view.entities = Entities(view)
         view.keys = ApiKeys(view)
         return view
 
@@ -400,6 +446,7 @@ class AsyncMemory:
         self._memory = Memory(*args, **kwargs)
         self.settings = self._memory.settings
         self.episodes = _AsyncEpisodes(self._memory)
+        self.entities = _AsyncEntities(self._memory)
         self.keys = _AsyncKeys(self._memory)
 
     @property
@@ -442,6 +489,7 @@ class AsyncMemory:
         view._memory = self._memory.scoped(**kwargs)
         view.settings = self.settings
         view.episodes = _AsyncEpisodes(view._memory)
+        view.entities = _AsyncEntities(view._memory)
         view.keys = _AsyncKeys(view._memory)
         return view
 
@@ -497,6 +545,27 @@ class _AsyncEpisodes:
     async def list(self, **kwargs: Any) -> Page[Episode]:
         """See :meth:`Episodes.list`."""
         return await asyncio.to_thread(self._memory.episodes.list, **kwargs)
+
+
+class _AsyncEntities:
+    def __init__(self, memory: Memory) -> None:
+        self._memory = memory
+
+    async def get(self, entity_id: str) -> Entity:
+        """See :meth:`Entities.get`."""
+        return await asyncio.to_thread(self._memory.entities.get, entity_id)
+
+    async def list(self, **kwargs: Any) -> Page[Entity]:
+        """See :meth:`Entities.list`."""
+        return await asyncio.to_thread(self._memory.entities.list, **kwargs)
+
+    async def search(self, query: str, **kwargs: Any) -> Page[Entity]:
+        """See :meth:`Entities.search`."""
+        return await asyncio.to_thread(self._memory.entities.search, query, **kwargs)
+
+    async def history(self, entity_id: str, **kwargs: Any) -> builtins.list[MemoryRecord]:
+        """See :meth:`Entities.history`."""
+        return await asyncio.to_thread(self._memory.entities.history, entity_id, **kwargs)
 
 
 class _AsyncKeys:

@@ -22,6 +22,7 @@ __all__ = [
     "MEMORY_STATUSES",
     "AddResult",
     "Context",
+    "Entity",
     "Episode",
     "EraseResult",
     "Evidence",
@@ -128,6 +129,32 @@ class MemoryRecord(_Record):
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 
+class Entity(_Record):
+    """A person, place, organisation, thing or concept the memories mention.
+
+    Attributes:
+        key: The normalised name entities merge on (aliases such as "Mel" for "Melanie"
+            resolve to the same key).
+        kind: person, place, organization, thing or concept.
+        aliases: Other names it was mentioned by.
+        mentions: How many memories mention it.
+        attributes: What is currently known about it: attribute -> current value(s),
+            from active claims ("residence": ["Lisbon"], "likes": ["hiking", "pottery"]).
+    """
+
+    id: str
+    tenant: str
+    user_id: str
+    key: str
+    name: str
+    kind: Literal["person", "place", "organization", "thing", "concept"]
+    aliases: list[str] = Field(default_factory=list)
+    mentions: int = 0
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    attributes: dict[str, list[str]] = Field(default_factory=dict)
+
+
 class MemoryChange(_Record):
     """What one ``add`` did to one memory (Mem0's ADD / UPDATE / DELETE / NONE events)."""
 
@@ -165,7 +192,14 @@ class SearchHit(_Record):
         scores: The raw score behind the hit in each channel that found it
             (``bm25``, ``vector``, ...).
         ranks: The hit's 1-based rank in each channel that found it.
-        tokens: Tokens this hit adds to a context (its text plus evidence not already in it).
+        evidence: The episodes the memory was derived from.
+        context: Neighbouring episodes of the same session (the turns around the evidence),
+            returned so the hit reads in context; not evidence.
+        matched: Ids of the memories that matched the query for this hit; when hits are
+            collapsed per episode, the episode's note is returned and the statements that
+            matched are listed here.
+        tokens: Tokens this hit adds to a context: its text, plus evidence and context
+            episodes whose text it does not already contain.
     """
 
     id: str
@@ -184,6 +218,8 @@ class SearchHit(_Record):
     metadata: dict[str, Any] = Field(default_factory=dict)
     attributes: dict[str, Any] = Field(default_factory=dict)
     evidence: list[Evidence] = Field(default_factory=list)
+    context: list[Evidence] = Field(default_factory=list)
+    matched: list[str] = Field(default_factory=list)
     tokens: int = 0
 
 
@@ -285,3 +321,4 @@ class TransferResult(_Record):
     episodes: int
     memories: int
     history: int
+    entities: int = 0

@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     busy_timeout_s: float = Field(
         default=30.0, gt=0, description="How long a write waits for another writer."
     )
-    rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
+    rrf_k: int = Field(default=20, ge=1, description="Reciprocal-rank-fusion constant.")
 
     @field_validator("tenant")
     @classmethod

@@ -81,16 +81,17 @@ async def exercise(client: Client) -> str:
         client, "remember", text="Ana moved to Lisbon in March 2024", speaker="Ana",
         occurred_at="2024-03-10T09:00:00Z", metadata={"topic": "home"},
     )  # fmt: skip
-    await call(client, "remember", text="Ana prefers aisle seats on long flights")
+    assert "Ana moved to Lisbon in March 2024" in stored["texts"]
+    other = await call(client, "remember", text="Ana prefers aisle seats on long flights")
     recalled = await call(client, "recall", query="where does Ana live?", limit=3)
     top = recalled["memories"][0]
-    assert top["text"] == "Ana moved to Lisbon in March 2024"
+    assert "Lisbon" in top["text"]
     assert top["said_by"] == ["Ana"]
-    assert top["id"] == stored["memory_ids"][0]
+    assert top["id"] in stored["memory_ids"]
     context = await call(client, "get_context", query="Lisbon", budget_tokens=200)
     assert "[2024-03-10] Ana: Ana moved to Lisbon in March 2024" in context["result"]
-    listed = await call(client, "list_memories", limit=10)
-    assert listed["total"] == 2
+    listed = await call(client, "list_memories", limit=50)
+    assert listed["total"] == len(stored["memory_ids"]) + len(other["memory_ids"])
     forgotten = await call(client, "forget", memory_id=top["id"], reason="moved again")
     assert (forgotten["status"], forgotten["version"]) == ("deleted", 2)
     history = await call(client, "history", memory_id=top["id"])
@@ -235,8 +236,9 @@ def test_streamable_http_with_keys(tmp_path: Path, http_server: Callable[..., Li
 
     run(session())
     with Memory(store, embedder="hash", tenant="acme") as memory:
-        assert memory.get_all(user_id="ana", filters={"status": ["active", "deleted"]}).total == 2
-        assert [m.text for m in memory.get_all(user_id="bob").items] == ["bob's note"]
+        ana_memories = memory.get_all(user_id="ana", filters={"status": ["active", "deleted"]})
+        assert {m.user_id for m in ana_memories.items} == {"ana"}
+        assert {m.text for m in memory.get_all(user_id="bob").items} == {"bob's note"}
         memory.keys.revoke(ana.key.id)
 
     async def after_revocation() -> int:
@@ -268,7 +270,7 @@ def test_streamable_http_pinned_by_configuration(
 
     run(session())
     with Memory(store, embedder="hash") as memory:
-        assert [m.user_id for m in memory.get_all().items] == ["ana"]
+        assert {m.user_id for m in memory.get_all().items} == {"ana"}
 
 
 def test_streamable_http_local_mode(tmp_path: Path, http_server: Callable[..., LiveServer]) -> None:

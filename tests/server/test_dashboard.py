@@ -30,11 +30,15 @@ def seed(memory: Memory, tenant: str = "acme") -> dict[str, str]:
     )  # fmt: skip
     second = view.add("I adopted a cat called Miso", user_id="ana", at="2024-05-02T10:00:00Z")
     bob = view.add("Bob's private note", user_id="bob", at="2024-05-03T10:00:00Z")
+
+    def note(result: Any, text: str) -> str:
+        return next(m.id for m in result.memories if m.kind == "note" and m.text == text)
+
     return {
-        "lisbon": first.memories[0].id,
-        "reply": first.memories[1].id,
-        "miso": second.memories[0].id,
-        "bob": bob.memories[0].id,
+        "lisbon": note(first, "I moved to Lisbon last month"),
+        "reply": note(first, "How are you finding Lisbon?"),
+        "miso": note(second, "I adopted a cat called Miso"),
+        "bob": note(bob, "Bob's private note"),
         "episode": first.episodes[0].id,
     }
 
@@ -104,7 +108,7 @@ def test_overview(ui: InProcess) -> None:
 
 def test_browse_filter_and_search(ui: InProcess, ids: dict[str, str]) -> None:
     page = ui.get("/ui/memories").text
-    assert "3 memories of ana" in page
+    assert "5 memories of ana" in page  # three notes, and two statements derived from them
     assert "Bob" not in page
     dated = ui.get("/ui/memories?from=2024-05-01&to=2024-05-02").text
     assert "I adopted a cat called Miso" in dated

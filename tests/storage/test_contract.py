@@ -16,6 +16,7 @@ from mnemos.models import Episode, HistoryEvent, MemoryRecord
 from mnemos.storage.base import (
     Access,
     Condition,
+    IndexText,
     MemoryQuery,
     MemoryWrite,
     ScopeFilter,
@@ -84,7 +85,7 @@ def memory(ep: Episode, text: str | None = None, **kw: object) -> MemoryRecord:
 def write(record: MemoryRecord, vector: np.ndarray | None = None) -> tuple[MemoryWrite, dict]:
     vector = vec(1.0) if vector is None else vector
     h = content_hash(record.text + str(vector.tolist()))
-    return MemoryWrite(record, analyze(record.text), h), {h: vector}
+    return MemoryWrite(record, IndexText(body=analyze(record.text)), h), {h: vector}
 
 
 def put(store: Store, *pairs: tuple[Episode, MemoryRecord, np.ndarray | None]) -> None:

@@ -16,13 +16,13 @@ def test_a_store_from_before_api_keys_is_migrated(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     with conn:
         conn.execute("DROP TABLE api_keys")
-        conn.execute("DELETE FROM mnemos_migrations WHERE version > 1")
-        conn.execute("UPDATE mnemos_meta SET value = '1' WHERE key = 'schema_version'")
+        conn.execute("DELETE FROM mnemos_migrations WHERE version > 2")
+        conn.execute("UPDATE mnemos_meta SET value = '2' WHERE key = 'schema_version'")
     conn.close()
     with Memory(path, embedder="hash") as mem:
         issued = mem.keys.create(user_ids=["ana"])
         assert mem.keys.authenticate(issued.token).user_ids == ["ana"]
-        assert mem.get_all(user_id="ana").total == 1
+        assert [m.text for m in mem.get_all(user_id="ana").items][-1] == "kept across the migration"
         assert mem.stats().schema_version == LATEST_VERSION
     conn = sqlite3.connect(path)
     names = [n for (n,) in conn.execute("SELECT name FROM mnemos_migrations ORDER BY version")]

@@ -1,7 +1,9 @@
 """Embedders behind one protocol, built by name from a registry.
 
-Built-ins: ``minilm`` (default; all-MiniLM-L6-v2, bundled weights, needs the ``local``
-extra) and ``hash`` (deterministic feature hashing, no dependencies; for tests).
+Built-ins: ``minilm-static`` (default; a static model distilled locally from the bundled
+all-MiniLM-L6-v2), ``minilm`` (the transformer itself, through sentence-transformers) and
+``hash`` (deterministic feature hashing, no dependencies; for tests). The first two need the
+``local`` extra.
 """
 
 from __future__ import annotations
@@ -21,6 +23,12 @@ def _minilm(**options: object) -> Embedder:
     return MiniLMEmbedder(**options)  # type: ignore[arg-type]
 
 
+def _static(**options: object) -> Embedder:
+    from mnemos.embedders.static import StaticEmbedder
+
+    return StaticEmbedder(**options)  # type: ignore[arg-type]
+
+
 def _hash(**options: object) -> Embedder:
     from mnemos.embedders.hashing import HashEmbedder
 
@@ -28,6 +36,7 @@ def _hash(**options: object) -> Embedder:
 
 
 register_embedder("minilm", _minilm)
+register_embedder("minilm-static", _static)
 register_embedder("hash", _hash)
 
 __all__ = [

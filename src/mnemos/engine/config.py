@@ -2,59 +2,104 @@
 
 Recipes are never mutated; derive a variant with ``HYBRID.model_copy(update={...})``.
 The same model is the REST / MCP request schema and the benchmark's configuration.
+Default weights were tuned on the LoCoMo dev split only (see ``mnemos bench locomo``).
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["HYBRID", "LEXICAL", "RECIPES", "SEMANTIC", "SearchConfig"]
+__all__ = ["CHANNELS", "FIELDS", "HYBRID", "LEXICAL", "RECIPES", "SEMANTIC", "SearchConfig"]
+
+CHANNELS = ("bm25", "vector", "graph", "time", "speaker")
+FIELDS = ("body", "turn", "context", "keys")
 
 
 class SearchConfig(BaseModel):
     """How ``search`` finds and ranks memories.
 
     Attributes:
-        weights: Channel name -> weight in reciprocal-rank fusion. A channel with weight 0
-            is not run at all.
+        weights: Channel -> weight in reciprocal-rank fusion: ``bm25`` (lexical), ``vector``
+            (semantic), ``graph`` (personalised PageRank from the query's entities over the
+            memory-entity graph), ``time`` (memories whose resolved time falls in the
+            query's time window), ``speaker`` (BM25 over what the people the query names
+            said themselves). A channel with weight 0 is not run.
+        fields: Weights of the lexical index fields: ``body`` (the memory's text), ``turn``,
+            ``context`` (the turn a message follows) and ``keys`` (speaker, resolved dates).
         rrf_k: The RRF constant.
         candidates: How many candidates each channel contributes before fusion.
+        collapse: Return at most one hit per source episode (the best-ranked memory).
+        prefer_notes: With ``collapse``, return the episode's note (the message as said)
+            in place of a statement derived from it: the same evidence for fewer tokens.
+        context_window: How far (in turns of the same session, before and after its
+            evidence) a hit looks for context, returned as ``hit.context``.
+        context_mode: ``fixed`` returns every turn in the window; ``adaptive`` only those
+            that share a word with the query, plus the reply to a hit that asks a question
+            and the question before a hit that is a short reply.
+        graph_hops: Memory-entity-memory steps the graph channel walks from the seeds.
+        damping: Personalised-PageRank continuation probability (1 - restart).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     weights: dict[str, float] = Field(
-        default_factory=lambda: {"bm25": 1.0, "vector": 1.0},
+        default_factory=lambda: {
+            "bm25": 1.0,
+            "vector": 0.5,
+            "graph": 0.5,
+            "time": 0.5,
+            "speaker": 0.5,
+        },
+        # The schema says what the validator checks, for REST and MCP clients.
         json_schema_extra={
-            "propertyNames": {"enum": ["bm25", "vector"]},
+            "propertyNames": {"enum": list(CHANNELS)},
             "additionalProperties": {"type": "number", "minimum": 0},
             "anyOf": [
                 {"required": [channel], "properties": {channel: {"exclusiveMinimum": 0}}}
-                for channel in ("bm25", "vector")
+                for channel in ("bm25", "vector", "graph")
             ],
         },
     )
-    rrf_k: int = Field(default=60, ge=1, le=10_000)
+    fields: dict[str, float] = Field(
+        default_factory=lambda: {"body": 1.0, "turn": 0.5, "context": 0.3, "keys": 0.3},
+        json_schema_extra={
+            "propertyNames": {"enum": list(FIELDS)},
+            "additionalProperties": {"type": "number", "minimum": 0},
+        },
+    )
+    rrf_k: int = Field(default=20, ge=1, le=10_000)
     candidates: int = Field(default=100, ge=1, le=10_000)
+    collapse: bool = True
+    prefer_notes: bool = True
+    context_window: int = Field(default=2, ge=0, le=10)
+    context_mode: Literal["adaptive", "fixed"] = "fixed"
+    graph_hops: int = Field(default=2, ge=1, le=3)
+    damping: float = Field(default=0.85, gt=0, lt=1)
 
     @model_validator(mode="after")
-    def _check_weights(self) -> SearchConfig:
-        known = {"bm25", "vector"}
-        unknown = set(self.weights) - known
+    def _check(self) -> SearchConfig:
+        unknown = set(self.weights) - set(CHANNELS)
         if unknown:
-            raise ValueError(f"unknown channels {sorted(unknown)}; known: {sorted(known)}")
+            raise ValueError(f"unknown channels {sorted(unknown)}; known: {list(CHANNELS)}")
         if any(w < 0 for w in self.weights.values()):
             raise ValueError("channel weights must not be negative")
-        if not any(w > 0 for w in self.weights.values()):
-            raise ValueError("at least one channel needs a positive weight")
+        if not any(self.weights.get(c, 0) > 0 for c in ("bm25", "vector", "graph")):
+            raise ValueError("at least one of bm25, vector or graph needs a positive weight")
+        unknown = set(self.fields) - set(FIELDS)
+        if unknown:
+            raise ValueError(f"unknown fields {sorted(unknown)}; known: {list(FIELDS)}")
+        if any(w < 0 for w in self.fields.values()):
+            raise ValueError("field weights must not be negative")
         return self
 
     def active_channels(self) -> list[str]:
         """Channels with a positive weight, in a stable order."""
-        return [c for c in ("bm25", "vector") if self.weights.get(c, 0.0) > 0]
+        return [c for c in CHANNELS if self.weights.get(c, 0.0) > 0]
 
 
 HYBRID = SearchConfig()
-LEXICAL = SearchConfig(weights={"bm25": 1.0, "vector": 0.0})
-SEMANTIC = SearchConfig(weights={"bm25": 0.0, "vector": 1.0})
+LEXICAL = SearchConfig(weights={"bm25": 1.0}, context_window=0)
+SEMANTIC = SearchConfig(weights={"vector": 1.0}, context_window=0)
 RECIPES: dict[str, SearchConfig] = {"hybrid": HYBRID, "lexical": LEXICAL, "semantic": SEMANTIC}

@@ -7,7 +7,9 @@ this class; it never learns which storage backend it drives.
 from __future__ import annotations
 
 import copy
+import itertools
 import os
+import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -18,11 +20,12 @@ from mnemos._time import now, parse_when
 from mnemos._version import __version__
 from mnemos.embedders.base import Embedder
 from mnemos.engine.config import HYBRID, SearchConfig
-from mnemos.engine.derive import Candidate, Deriver, NoteDeriver
+from mnemos.engine.derive import Candidate, DeriveContext, Deriver, NoteDeriver, StatementDeriver
 from mnemos.engine.embedding import EmbeddingService
 from mnemos.engine.filters import parse_filters
-from mnemos.engine.fusion import max_rrf, rrf
-from mnemos.engine.indexing import embed_text, index_terms
+from mnemos.engine.indexing import embed_text, index_text, norm_hash
+from mnemos.engine.ingest import Reconciler, claim_rows, entity_writes, near_duplicates
+from mnemos.engine.recall import analyse_query, assemble, run_channels
 from mnemos.engine.text import analyze, count_tokens
 from mnemos.engine.validate import (
     check_id,
@@ -37,11 +40,10 @@ from mnemos.io.jsonl import read_export, write_export
 from mnemos.models import (
     AddResult,
     Context,
+    Entity,
     Episode,
     EraseResult,
-    Evidence,
     HistoryEvent,
-    MemoryChange,
     MemoryRecord,
     Page,
     SearchHit,
@@ -50,7 +52,14 @@ from mnemos.models import (
     TransferResult,
 )
 from mnemos.settings import Settings
-from mnemos.storage.base import Access, MemoryQuery, MemoryWrite, ScopeFilter, Store, Vector
+from mnemos.storage.base import (
+    Access,
+    MemoryQuery,
+    MemoryWrite,
+    ScopeFilter,
+    Store,
+    Vector,
+)
 
 __all__ = ["Engine", "new_id", "snapshot"]
 
@@ -67,6 +76,16 @@ def snapshot(record: MemoryRecord) -> dict[str, Any]:
     return record.model_dump(mode="json", exclude={"tenant"})
 
 
+def _time_bounds(record: MemoryRecord) -> tuple[datetime | None, datetime | None]:
+    span = record.attributes.get("time")
+    if not isinstance(span, dict):
+        return None, None
+    try:
+        return parse_when(span["start"]), parse_when(span["end"])
+    except (KeyError, InvalidInputError):
+        return None, None
+
+
 class Engine:
     """Everything the facade does, on one store, one embedder and one access scope.
 
@@ -75,7 +94,8 @@ class Engine:
         embedder: The embedding model (its id and dimension are bound to the store).
         settings: Limits and defaults.
         access: The tenant and user scopes every operation is confined to.
-        deriver: Turns episodes into candidate memories (default: one note per message).
+        deriver: Turns episodes into candidate memories (default: the zero-LLM
+            :class:`~mnemos.engine.derive.StatementDeriver`).
     """
 
     def __init__(
@@ -89,9 +109,11 @@ class Engine:
         self.store = store
         self.settings = settings
         self.access = access
-        self.deriver: Deriver = deriver or NoteDeriver()
+        self.deriver: Deriver = deriver or StatementDeriver()
         self.embeddings = EmbeddingService(embedder, store)
         self.default_config = HYBRID.model_copy(update={"rrf_k": settings.rrf_k})
+        self._people: dict[tuple[str, str], set[str]] = {}
+        self._people_lock = threading.Lock()
         store.bind_embedder(embedder.id, embedder.dimension)
 
     def with_access(self, access: Access) -> Engine:
@@ -112,23 +134,37 @@ class Engine:
             self.access.require(user)
         return ScopeFilter(user_id=user, agent_id=agent, session_id=session)
 
-    def _write(self, record: MemoryRecord) -> tuple[MemoryWrite, str]:
-        attrs = record.attributes
-        return (
-            MemoryWrite(record=record, terms=index_terms(record.text, attrs), embed_hash=None),
-            embed_text(record.text, attrs),
-        )
-
-    def _with_vectors(
-        self, records: Sequence[MemoryRecord]
+    def writes_for(
+        self, records: Sequence[MemoryRecord], previous: Mapping[str, str] | None = None
     ) -> tuple[list[MemoryWrite], dict[str, Vector]]:
-        writes = [self._write(r) for r in records]
-        hashes, new = self.embeddings.vectors_for([text for _, text in writes])
-        out = [
-            MemoryWrite(record=w.record, terms=w.terms, embed_hash=h)
-            for (w, _), h in zip(writes, hashes, strict=True)
-        ]
-        return out, new
+        """What to write for each memory (index fields, claims, entity links, event time,
+        hashes) and the vectors the store does not have yet.
+
+        Args:
+            records: The memories.
+            previous: Episode id -> text of the turn before it, for notes' context field.
+        """
+        texts = [embed_text(r) for r in records]
+        hashes, vectors = self.embeddings.vectors_for(texts)
+        writes = []
+        for record, h in zip(records, hashes, strict=True):
+            start, end = _time_bounds(record)
+            before = (previous or {}).get(record.episode_ids[0]) if record.episode_ids else None
+            writes.append(
+                MemoryWrite(
+                    record=record,
+                    index=index_text(record, before),
+                    embed_hash=h,
+                    norm_hash=norm_hash(record.text),
+                    claims=claim_rows(record),
+                    entity_keys=[
+                        k for k in record.attributes.get("entities") or [] if isinstance(k, str)
+                    ],
+                    time_start=start,
+                    time_end=end,
+                )
+            )
+        return writes, vectors
 
     def _get(self, memory_id: Any) -> MemoryRecord:
         mid = check_id(memory_id)
@@ -136,6 +172,30 @@ class Engine:
         if not found:
             raise NotFoundError(f"no memory with id {mid!r}", memory_id=mid)
         return found[0]
+
+    def _known_people(self, user_id: str) -> set[str]:
+        key = (self.access.tenant, user_id)
+        with self._people_lock:
+            known = self._people.get(key)
+        if known is None:
+            found, _ = self.store.list_entities(
+                self.access,
+                ScopeFilter(user_id=user_id),
+                kind="person",
+                text=None,
+                offset=0,
+                limit=1000,
+            )
+            known = {e.name.lower() for e in found} | {a.lower() for e in found for a in e.aliases}
+            with self._people_lock:
+                self._people[key] = known
+        return set(known)
+
+    def _remember_people(self, user_id: str, candidates: Sequence[Candidate]) -> None:
+        names = {m.text.lower() for c in candidates for m in c.mentions if m.kind == "person"}
+        if names:
+            with self._people_lock:
+                self._people.setdefault((self.access.tenant, user_id), set()).update(names)
 
     # -- write path ------------------------------------------------------------------------
 
@@ -149,7 +209,7 @@ class Engine:
         at: Any = None,
         metadata: Any = None,
     ) -> AddResult:
-        """Store messages as episodes, derive memories, index both, in one transaction."""
+        """Store messages as episodes, derive memories, reconcile, index, in one transaction."""
         scope = self._scope(user_id, agent_id, session_id, user_required=True)
         assert scope.user_id is not None
         recorded = now()
@@ -177,38 +237,26 @@ class Engine:
             )
             for m in msgs
         ]
-        candidates = self.deriver.derive(episodes)
-        records = [self._record(c, scope, recorded) for c in candidates]
-        covered = {eid for r in records for eid in r.episode_ids}
-        missing = [e.id for e in episodes if e.id not in covered]
+        earlier = self.store.recent_episodes(self.access, scope, 4)
+        context = DeriveContext(previous=earlier, people=self._known_people(scope.user_id))
+        candidates = self.deriver.derive(episodes, context)
+        covered = {eid for c in candidates for eid in c.episode_ids}
+        missing = [e for e in episodes if e.id not in covered]
         if missing:  # every message yields at least one memory; a deriver bug must not lose one
-            records += [
-                self._record(c, scope, recorded)
-                for c in NoteDeriver().derive([e for e in episodes if e.id in set(missing)])
-            ]
-        writes, vectors = self._with_vectors(records)
-        events = [
-            HistoryEvent(
-                id=new_id(),
-                memory_id=r.id,
-                event="ADD",
-                version=r.version,
-                at=recorded,
-                actor="add",
-                after=snapshot(r),
-            )
-            for r in records
-        ]
+            candidates += NoteDeriver().derive(missing)
+        records = [self._record(c, scope, recorded) for c in candidates]
+        chain = [*earlier, *episodes]
+        previous = {b.id: a.text for a, b in itertools.pairwise(chain)}
+        writes, vectors = self.writes_for(records, previous)
+        near = near_duplicates(self, self.access, scope.user_id, writes, vectors)
         with self.store.transaction() as tx:
             tx.put_vectors(vectors)
             tx.insert_episodes(episodes)
-            tx.insert_memories(writes)
-            tx.add_history(events)
-        return AddResult(
-            episodes=episodes,
-            memories=records,
-            changes=[MemoryChange(memory_id=r.id, event="ADD") for r in records],
-        )
+            tx.upsert_entities(self.access, scope.user_id, entity_writes(candidates, default_at))
+            outcome = Reconciler(self, tx, self.access, scope.user_id, near).run(candidates, writes)
+            tx.add_history(outcome.history)
+        self._remember_people(scope.user_id, candidates)
+        return AddResult(episodes=episodes, memories=outcome.inserted, changes=outcome.changes)
 
     def _record(self, c: Candidate, scope: ScopeFilter, at: datetime) -> MemoryRecord:
         assert scope.user_id is not None
@@ -264,7 +312,8 @@ class Engine:
                 "updated_at": stamp,
             }
         )
-        (write,), vectors = self._with_vectors([updated])
+        previous = self._previous_texts([updated])
+        (write,), vectors = self.writes_for([updated], previous)
         with self.store.transaction() as tx:
             tx.put_vectors(vectors)
             tx.replace_memory(self.access, write)
@@ -284,6 +333,13 @@ class Engine:
                 ]
             )
         return updated
+
+    def _previous_texts(self, records: Sequence[MemoryRecord]) -> dict[str, str]:
+        anchors = [r.episode_ids[0] for r in records if r.kind == "note" and r.episode_ids]
+        if not anchors:
+            return {}
+        around = self.store.neighbors(self.access, anchors, 1, 0)
+        return {eid: eps[-1].text for eid, eps in around.items() if eps}
 
     def _set_status(
         self,
@@ -315,10 +371,8 @@ class Engine:
             update={**changes, "version": current.version + 1, "updated_at": stamp}
         )
         changed = MemoryRecord.model_validate(changed.model_dump())
-        (write,), vectors = self._with_vectors([changed])
         with self.store.transaction() as tx:
-            tx.put_vectors(vectors)
-            tx.replace_memory(self.access, write)
+            tx.update_state(self.access, changed)
             tx.add_history(
                 [
                     HistoryEvent(
@@ -352,10 +406,13 @@ class Engine:
         with self.store.transaction() as tx:
             counts = tx.erase(self.access, scope)
         self.embeddings.clear()
+        with self._people_lock:
+            self._people.pop((self.access.tenant, scope.user_id or ""), None)
         return counts
 
     def export(self, path: Any, *, user_id: Any = None) -> TransferResult:
-        """Write every episode, memory and history event (of one user, or the tenant)."""
+        """Write every episode, entity, memory and history event (of one user, or the
+        tenant)."""
         if not isinstance(path, str | os.PathLike):
             raise InvalidInputError("path must be a file path", field="path")
         scope = self._scope(user_id, None, None, user_required=False)
@@ -373,6 +430,7 @@ class Engine:
             episodes=counts["episode"],
             memories=counts["memory"],
             history=counts["history"],
+            entities=counts["entity"],
         )
 
     def import_(self, path: Any) -> TransferResult:
@@ -383,7 +441,9 @@ class Engine:
         tenant = self.access.tenant
         episodes = [e.model_copy(update={"tenant": tenant}) for e in data.episodes]
         memories = [m.model_copy(update={"tenant": tenant}) for m in data.memories]
-        for user in sorted({e.user_id for e in episodes} | {m.user_id for m in memories}):
+        entities = [e.model_copy(update={"tenant": tenant}) for e in data.entities]
+        users = {e.user_id for e in episodes} | {m.user_id for m in memories}
+        for user in sorted(users | {e.user_id for e in entities}):
             self.access.require(user)
         memory_ids = {m.id for m in memories}
         orphans = [h.memory_id for h in data.history if h.memory_id not in memory_ids]
@@ -399,10 +459,21 @@ class Engine:
                 f"(for example {clashes[0]}); nothing was imported",
                 ids=clashes[:20],
             )
-        writes, vectors = self._with_vectors(memories)
+        by_id = {e.id: e for e in episodes}
+        ordered = sorted(
+            episodes, key=lambda e: (e.user_id, e.agent_id or "", e.session_id or "", e.occurred_at)
+        )
+        previous = {
+            b.id: a.text
+            for a, b in itertools.pairwise(ordered)
+            if (a.user_id, a.agent_id, a.session_id) == (b.user_id, b.agent_id, b.session_id)
+        }
+        del by_id
+        writes, vectors = self.writes_for(memories, previous)
         with self.store.transaction() as tx:
             tx.put_vectors(vectors)
             tx.insert_episodes(episodes)
+            tx.insert_entities(self.access, entities)
             tx.insert_memories(writes)
             tx.add_history(data.history)
         return TransferResult(
@@ -410,6 +481,7 @@ class Engine:
             episodes=len(episodes),
             memories=len(memories),
             history=len(data.history),
+            entities=len(entities),
         )
 
     # -- read path -------------------------------------------------------------------------
@@ -505,10 +577,11 @@ class Engine:
         budget_tokens: Any = None,
         config: SearchConfig | None = None,
     ) -> SearchResult:
-        """Hybrid recall: BM25 and vector channels fused by weighted RRF."""
+        """Multi-channel recall fused by weighted RRF; see :mod:`mnemos.engine.recall`."""
         started = time.perf_counter()
         text = check_text(query, field="query", max_chars=MAX_QUERY_CHARS)
         scope = self._scope(user_id, agent_id, session_id, user_required=True)
+        assert scope.user_id is not None
         limit = check_limit(limit, field="limit", high=1000)
         budget = (
             None
@@ -517,6 +590,8 @@ class Engine:
         )
         when = None if at is None else parse_when(at, field="at")
         cfg = config or self.default_config
+        if not isinstance(cfg, SearchConfig):
+            raise InvalidInputError("config must be a SearchConfig", field="config")
         parsed = parse_filters(filters)
         statuses = parsed.statuses or (("active", "superseded") if when else ("active",))
         mq = MemoryQuery(
@@ -528,47 +603,73 @@ class Engine:
             occurred_before=parsed.occurred_before,
             conditions=parsed.conditions,
         )
-        pool = max(cfg.candidates, limit)
-        channels = cfg.active_channels()
-        found: dict[str, list[tuple[str, float]]] = {}
-        if "bm25" in channels:
-            found["bm25"] = self.store.lexical_search(self.access, mq, analyze(text), pool)
-        if "vector" in channels:
-            vector = self.embeddings.query_vector(text)
-            found["vector"] = self.store.vector_search(self.access, mq, vector, pool)
-        fused = rrf(
-            {c: [mid for mid, _ in hits] for c, hits in found.items()},
-            k=cfg.rrf_k,
-            weights=cfg.weights,
+        analysis = analyse_query(self.store, self.access, scope.user_id, text, when or now())
+        vector = self.embeddings.query_vector(text) if "vector" in cfg.active_channels() else None
+        rankings = run_channels(
+            self.store, self.access, mq, analysis, vector, cfg, max(cfg.candidates, limit)
         )
-        raw = {c: dict(hits) for c, hits in found.items()}
-        top_k = max_rrf(channels, k=cfg.rrf_k, weights=cfg.weights)
-        wanted = [f.key for f in fused[: limit if budget is None else min(len(fused), limit * 4)]]
-        records = {r.id: r for r in self.store.get_memories(self.access, wanted)}
-        evidence = self.store.evidence(self.access, list(records))
-        hits: list[SearchHit] = []
-        total_tokens = 0
-        for item in fused:
-            if len(hits) >= limit:
-                break
-            record = records.get(item.key)
-            if record is None:
-                continue
-            hit = self._hit(
-                record, evidence.get(record.id, []), item.score / top_k, item.ranks, raw
-            )
-            if budget is not None and total_tokens + hit.tokens > budget:
-                continue
-            total_tokens += hit.tokens
-            hits.append(hit)
+        names = {t for n in analysis.entity_names for t in analyze(n)}
+        hits = assemble(
+            self.store, self.access, mq, rankings, cfg, limit, budget, set(analysis.terms) - names
+        )
         return SearchResult(
             query=text,
             hits=hits,
-            total_tokens=total_tokens,
+            total_tokens=sum(h.tokens for h in hits),
             budget_tokens=budget,
             at=when,
             took_ms=(time.perf_counter() - started) * 1000,
         )
+
+    # -- entities --------------------------------------------------------------------------
+
+    def get_entity(self, entity_id: Any) -> Entity:
+        """One entity by id, with its current attributes."""
+        eid = check_id(entity_id, field="entity_id")
+        found = self.store.get_entity(self.access, eid)
+        if found is None:
+            raise NotFoundError(f"no entity with id {eid!r}", entity_id=eid)
+        return found
+
+    def list_entities(
+        self,
+        *,
+        user_id: Any = None,
+        kind: Any = None,
+        query: Any = None,
+        limit: Any = 100,
+        offset: Any = 0,
+    ) -> Page[Entity]:
+        """A page of entities, most mentioned first."""
+        scope = self._scope(user_id, None, None, user_required=False)
+        kinds = ("person", "place", "organization", "thing", "concept")
+        if kind is not None and kind not in kinds:
+            raise InvalidInputError(
+                f"kind must be one of {list(kinds)}, got {kind!r}", field="kind"
+            )
+        text = None if query is None else check_text(query, field="query", max_chars=200)
+        limit = check_limit(limit, field="limit", high=1000)
+        offset = check_limit(offset, field="offset", low=0, high=10**12)
+        items, total = self.store.list_entities(
+            self.access, scope, kind=kind, text=text, offset=offset, limit=limit
+        )
+        following = offset + len(items)
+        return Page[Entity](
+            items=items,
+            total=total,
+            offset=offset,
+            limit=limit,
+            next_offset=following if following < total else None,
+        )
+
+    def entity_memories(
+        self, entity_id: Any, *, include_superseded: bool = True, limit: Any = 100
+    ) -> list[MemoryRecord]:
+        """Memories that mention an entity, newest first (superseded ones included: its history)."""
+        entity = self.get_entity(entity_id)
+        limit = check_limit(limit, field="limit", high=1000)
+        statuses = ("active", "superseded") if include_superseded else ("active",)
+        return self.store.entity_memories(self.access, entity.id, statuses, limit)
 
     def context(
         self,
@@ -611,48 +712,6 @@ class Engine:
             hits=used,
             tokens=count_tokens(text),
             budget_tokens=budget,
-        )
-
-    @staticmethod
-    def _hit(
-        record: MemoryRecord,
-        episodes: list[Episode],
-        score: float,
-        ranks: dict[str, int],
-        raw: dict[str, dict[str, float]],
-    ) -> SearchHit:
-        tokens = count_tokens(record.text) + sum(
-            count_tokens(e.text) for e in episodes if e.text not in record.text
-        )
-        return SearchHit(
-            id=record.id,
-            text=record.text,
-            kind=record.kind,
-            score=round(score, 6),
-            scores={c: raw[c][record.id] for c in ranks},
-            ranks=dict(ranks),
-            occurred_at=record.occurred_at,
-            valid_from=record.valid_from,
-            valid_to=record.valid_to,
-            status=record.status,
-            user_id=record.user_id,
-            agent_id=record.agent_id,
-            session_id=record.session_id,
-            metadata=record.metadata,
-            attributes=record.attributes,
-            evidence=[
-                Evidence(
-                    episode_id=e.id,
-                    role=e.role,
-                    name=e.name,
-                    text=e.text,
-                    occurred_at=e.occurred_at,
-                    session_id=e.session_id,
-                    metadata=e.metadata,
-                )
-                for e in episodes
-            ],
-            tokens=tokens,
         )
 
 

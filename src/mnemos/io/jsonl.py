@@ -5,9 +5,10 @@
     {"type": "header", "format": "mnemos-export", "version": 1, "exported_at": "...",
      "mnemos": "0.1.0", "tenant": "default", "user_id": null, "embedder": "...", "dimension": 384}
     {"type": "episode", "record": {...}}      every episode, as mnemos.Episode
+    {"type": "entity", "record": {...}}       every entity, as mnemos.Entity
     {"type": "memory", "record": {...}}       every memory in any status, as mnemos.MemoryRecord
     {"type": "history", "record": {...}}      every history event, as mnemos.HistoryEvent
-    {"type": "footer", "counts": {"episode": N, "memory": N, "history": N}}
+    {"type": "footer", "counts": {"episode": N, "entity": N, "memory": N, "history": N}}
 
 Ids, versions, times (UTC, ISO 8601 with microseconds), metadata, statuses, evidence links
 and history are all kept, so export -> import -> export gives the same records. Vectors are
@@ -29,14 +30,15 @@ from pydantic import ValidationError
 
 from mnemos._time import now
 from mnemos.errors import InvalidInputError, StorePathError
-from mnemos.models import Episode, HistoryEvent, MemoryRecord
+from mnemos.models import Entity, Episode, HistoryEvent, MemoryRecord
 
 __all__ = ["FORMAT", "VERSION", "ExportFile", "read_export", "write_export"]
 
 FORMAT = "mnemos-export"
 VERSION = 1
-_MODELS: dict[str, type[Episode] | type[MemoryRecord] | type[HistoryEvent]] = {
+_MODELS: dict[str, type[Episode] | type[Entity] | type[MemoryRecord] | type[HistoryEvent]] = {
     "episode": Episode,
+    "entity": Entity,
     "memory": MemoryRecord,
     "history": HistoryEvent,
 }
@@ -48,6 +50,7 @@ class ExportFile:
 
     header: dict[str, Any]
     episodes: list[Episode] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
     memories: list[MemoryRecord] = field(default_factory=list)
     history: list[HistoryEvent] = field(default_factory=list)
 
@@ -59,7 +62,7 @@ def _line(obj: dict[str, Any]) -> str:
 def write_export(
     path: str | os.PathLike[str],
     header: dict[str, Any],
-    records: Iterable[Episode | MemoryRecord | HistoryEvent],
+    records: Iterable[Episode | Entity | MemoryRecord | HistoryEvent],
 ) -> dict[str, int]:
     """Write an export atomically (a temporary file renamed into place).
 
@@ -70,8 +73,8 @@ def write_export(
         StorePathError: the file cannot be written.
     """
     target = Path(path).expanduser()
-    counts = {"episode": 0, "memory": 0, "history": 0}
-    kinds = {Episode: "episode", MemoryRecord: "memory", HistoryEvent: "history"}
+    counts = {"episode": 0, "entity": 0, "memory": 0, "history": 0}
+    kinds = {Episode: "episode", Entity: "entity", MemoryRecord: "memory", HistoryEvent: "history"}
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".mnemos-export-", dir=target.parent)
@@ -174,13 +177,18 @@ def read_export(path: str | os.PathLike[str]) -> ExportFile:
                 f"{source}:{number}: invalid {kind} record ({where}: {first_error['msg']})",
                 line=number,
             ) from None
-        getattr(
-            out, "episodes" if kind == "episode" else "memories" if kind == "memory" else "history"
-        ).append(record)
+        buckets: dict[str, list[Any]] = {
+            "episode": out.episodes,
+            "entity": out.entities,
+            "memory": out.memories,
+            "history": out.history,
+        }
+        buckets[str(kind)].append(record)
     if footer is None:
         raise InvalidInputError(f"{source} is truncated: it has no footer line")
     counts = {
         "episode": len(out.episodes),
+        "entity": len(out.entities),
         "memory": len(out.memories),
         "history": len(out.history),
     }

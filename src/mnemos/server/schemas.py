@@ -93,8 +93,17 @@ When = Annotated[
 ]
 
 
+def _strict_config(value: object) -> object:
+    return SearchConfig.model_validate(value, strict=True) if isinstance(value, dict) else value
+
+
+# The library's own model, validated strictly when it arrives as JSON.
+StrictSearchConfig = Annotated[SearchConfig, BeforeValidator(_strict_config)]
+
+
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: JSON's types are the schema's types (no `true` for 1, no "5" for 5).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class MessageIn(_Request):
@@ -118,6 +127,7 @@ class AddRequest(_Request):
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "examples": [
                 {
@@ -149,6 +159,7 @@ class UpdateRequest(_Request):
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "anyOf": [
                 {"required": ["text"], "properties": {"text": {"type": "string"}}},
@@ -173,6 +184,7 @@ class SearchRequest(_Request):
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={"examples": [{"query": "where does Ana live?", "user_id": "ana"}]},
     )
 
@@ -193,7 +205,7 @@ class SearchRequest(_Request):
     recipe: Literal["hybrid", "lexical", "semantic"] | None = Field(
         default=None, description="A named retrieval recipe (default: hybrid)."
     )
-    config: SearchConfig | None = Field(
+    config: StrictSearchConfig | None = Field(
         default=None, description="Retrieval settings; overrides `recipe`."
     )
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from mnemos.storage.base import (
     Access,
+    ClaimRow,
     Condition,
+    EntityWrite,
+    IndexText,
     MemoryQuery,
     MemoryWrite,
     ScopeFilter,
@@ -15,7 +18,10 @@ from mnemos.storage.base import (
 
 __all__ = [
     "Access",
+    "ClaimRow",
     "Condition",
+    "EntityWrite",
+    "IndexText",
     "MemoryQuery",
     "MemoryWrite",
     "ScopeFilter",

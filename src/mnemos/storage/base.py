@@ -8,7 +8,7 @@ reach another tenant's rows by forgetting a check.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,12 +18,16 @@ import numpy as np
 import numpy.typing as npt
 
 from mnemos.errors import AccessDeniedError
-from mnemos.models import Episode, EraseResult, HistoryEvent, MemoryRecord, StoreStats
+from mnemos.models import Entity, Episode, EraseResult, HistoryEvent, MemoryRecord, StoreStats
 from mnemos.storage.keys import KeyStore
+from mnemos.storage.vector_index import GraphView
 
 __all__ = [
     "Access",
+    "ClaimRow",
     "Condition",
+    "EntityWrite",
+    "IndexText",
     "MemoryQuery",
     "MemoryWrite",
     "ScopeFilter",
@@ -97,6 +101,7 @@ class MemoryQuery:
         occurred_before: Only memories whose ``occurred_at`` is before this time.
         conditions: Metadata conditions, all of which must hold.
         ids: Only these memory ids (``None`` = no restriction).
+        speakers: Only memories derived from what these people said (``None`` = anyone).
     """
 
     scope: ScopeFilter = field(default_factory=ScopeFilter)
@@ -107,6 +112,45 @@ class MemoryQuery:
     occurred_before: datetime | None = None
     conditions: tuple[Condition, ...] = ()
     ids: frozenset[str] | None = None
+    speakers: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IndexText:
+    """Analysed lexical terms of a memory, by field (see :func:`mnemos.engine.text.analyze`).
+
+    Attributes:
+        body: The memory's own text.
+        turn: The message it came from, when that says more than the memory itself.
+        context: The turn before it in the same session (what it answers or follows).
+        keys: Speaker, resolved dates and entity names: searched, not shown.
+    """
+
+    body: Sequence[str]
+    turn: Sequence[str] = ()
+    context: Sequence[str] = ()
+    keys: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRow:
+    """One claim a memory makes: ``slot`` is ``subject|attribute``."""
+
+    slot: str
+    value: str
+    value_key: str
+    single: bool
+    positive: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EntityWrite:
+    """An entity mention to record for a user scope (created if new, else counted)."""
+
+    key: str
+    name: str
+    kind: str
+    seen_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,14 +159,24 @@ class MemoryWrite:
 
     Attributes:
         record: The memory itself.
-        terms: Analysed lexical terms (see :func:`mnemos.engine.text.analyze`) to index.
+        index: Analysed lexical terms to index, by field.
         embed_hash: Content hash of the text that was embedded for it, which keys its vector
             in the store's vector table; ``None`` for a memory without a vector.
+        norm_hash: Hash of its normalised text, for duplicate detection.
+        claims: The claims it makes (for knowledge updates).
+        entity_keys: Keys of the entities it mentions (in its user scope).
+        time_start: Start of the time it is about (resolved from its text), if known.
+        time_end: End (exclusive) of that time.
     """
 
     record: MemoryRecord
-    terms: Sequence[str]
+    index: IndexText
     embed_hash: str | None
+    norm_hash: str | None = None
+    claims: Sequence[ClaimRow] = ()
+    entity_keys: Sequence[str] = ()
+    time_start: datetime | None = None
+    time_end: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +210,51 @@ class StoreTransaction(Protocol):
 
     def put_vectors(self, vectors: dict[str, Vector]) -> None:
         """Store vectors by content hash (existing hashes are kept)."""
+        ...
+
+    def update_state(self, access: Access, record: MemoryRecord) -> None:
+        """Write a memory's state (status, validity, successor, version, timestamps) without
+        touching its text, index entries or links."""
+        ...
+
+    def memories_of_episodes(
+        self, access: Access, episode_ids: Sequence[str]
+    ) -> list[MemoryRecord]:
+        """Every memory whose first evidence is one of these episodes (any status but
+        deleted), read inside the transaction."""
+        ...
+
+    def recent_memories(
+        self, access: Access, user_id: str, *, speaker: str | None, limit: int
+    ) -> list[MemoryRecord]:
+        """The latest active memories of a user scope (by a speaker, if given), newest
+        first, read inside the transaction."""
+        ...
+
+    def add_evidence(self, access: Access, memory_id: str, episode_ids: Sequence[str]) -> None:
+        """Link more episodes to an existing memory as evidence (a merge)."""
+        ...
+
+    def insert_entities(self, access: Access, entities: Sequence[Entity]) -> None:
+        """Insert entities exactly as given (an import). Raises ConflictError on a clash."""
+        ...
+
+    def upsert_entities(
+        self, access: Access, user_id: str, entities: Sequence[EntityWrite]
+    ) -> None:
+        """Create entities not yet known in the user scope; count mentions of known ones."""
+        ...
+
+    def claims_for_slots(
+        self, access: Access, user_id: str, slots: Sequence[str]
+    ) -> list[tuple[MemoryRecord, ClaimRow]]:
+        """Active memories making claims on these slots, read inside the transaction."""
+        ...
+
+    def find_by_norm(
+        self, access: Access, user_id: str, norm_hashes: Sequence[str]
+    ) -> dict[str, MemoryRecord]:
+        """Active memories by normalised-text hash, read inside the transaction."""
         ...
 
     def erase(self, access: Access, scope: ScopeFilter) -> EraseResult:
@@ -225,9 +324,77 @@ class Store(KeyStore, Protocol):
         ...
 
     def lexical_search(
-        self, access: Access, query: MemoryQuery, terms: Sequence[str], limit: int
+        self,
+        access: Access,
+        query: MemoryQuery,
+        terms: Sequence[str],
+        limit: int,
+        *,
+        weights: Mapping[str, float] | None = None,
     ) -> list[tuple[str, float]]:
-        """BM25 over analysed terms (any term may match): ``(memory id, score)``, best first."""
+        """BM25 over analysed terms (any term may match): ``(memory id, score)``, best first.
+
+        ``weights`` weighs the index fields (body, turn, context, keys); default all 1.
+        """
+        ...
+
+    def time_search(
+        self, access: Access, query: MemoryQuery, start: datetime, end: datetime, limit: int
+    ) -> list[tuple[str, float]]:
+        """Memories whose resolved time overlaps ``[start, end)``, tightest first: score is
+        the share of the memory's time span inside the window."""
+        ...
+
+    def entity_graph(self, access: Access, query: MemoryQuery) -> GraphView:
+        """The user scope's memory-entity graph, restricted to memories the query allows."""
+        ...
+
+    def neighbors(
+        self, access: Access, episode_ids: Sequence[str], before: int, after: int
+    ) -> dict[str, list[Episode]]:
+        """Up to ``before`` and ``after`` episodes around each episode in its session, in
+        time order, the episode itself excluded."""
+        ...
+
+    def episode_notes(
+        self, access: Access, episode_ids: Sequence[str], statuses: Sequence[str]
+    ) -> dict[str, MemoryRecord]:
+        """The note (kind ``note``) of each episode, if it has one in those statuses."""
+        ...
+
+    def recent_episodes(self, access: Access, scope: ScopeFilter, limit: int) -> list[Episode]:
+        """The last ``limit`` episodes of a scope, oldest first."""
+        ...
+
+    def find_entities(self, access: Access, user_id: str, keys: Sequence[str]) -> list[Entity]:
+        """Entities of a user scope by key (or alias)."""
+        ...
+
+    def list_entities(
+        self,
+        access: Access,
+        scope: ScopeFilter,
+        *,
+        kind: str | None,
+        text: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[Entity], int]:
+        """A page of entities, most mentioned first, optionally of one kind or matching text."""
+        ...
+
+    def get_entity(self, access: Access, entity_id: str) -> Entity | None:
+        """One entity by id, with its current attributes."""
+        ...
+
+    def entity_memories(
+        self, access: Access, entity_id: str, statuses: Sequence[str], limit: int
+    ) -> list[MemoryRecord]:
+        """Memories mentioning an entity, newest first."""
+        ...
+
+    def memory_entities(self, access: Access, memory_ids: Sequence[str]) -> dict[str, list[Entity]]:
+        """The entities each memory mentions."""
         ...
 
     def vector_search(
@@ -238,8 +405,8 @@ class Store(KeyStore, Protocol):
 
     def iter_export(
         self, access: Access, scope: ScopeFilter
-    ) -> Iterator[Episode | MemoryRecord | HistoryEvent]:
-        """Every episode, then every memory (any status), then every history event."""
+    ) -> Iterator[Episode | Entity | MemoryRecord | HistoryEvent]:
+        """Every episode, entity, memory (any status) and history event, in that order."""
         ...
 
     def stats(self, access: Access, scope: ScopeFilter) -> StoreStats:

@@ -110,8 +110,93 @@ CREATE VIRTUAL TABLE memory_fts USING fts5 (
 )
 """
 
-# Version 3, not 2: version 2 (entities) is being written on another line of work, and the
-# numbers record the order migrations are applied in once both are in.
+_KNOWLEDGE = """
+ALTER TABLE memories ADD COLUMN norm_hash TEXT;
+ALTER TABLE memories ADD COLUMN time_start TEXT;
+ALTER TABLE memories ADD COLUMN time_end TEXT;
+ALTER TABLE memories ADD COLUMN primary_episode INTEGER;
+CREATE INDEX memories_norm ON memories (tenant, user_id, norm_hash);
+CREATE INDEX memories_time ON memories (tenant, user_id, time_start);
+CREATE INDEX memories_primary ON memories (primary_episode);
+
+CREATE TABLE claims (
+    memory_rid INTEGER NOT NULL REFERENCES memories (rid) ON DELETE CASCADE,
+    tenant TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    slot TEXT NOT NULL,
+    value TEXT NOT NULL,
+    value_key TEXT NOT NULL,
+    single INTEGER NOT NULL,
+    positive INTEGER NOT NULL,
+    PRIMARY KEY (memory_rid, slot, value_key)
+) WITHOUT ROWID;
+CREATE INDEX claims_slot ON claims (tenant, user_id, slot);
+
+CREATE TABLE entities (
+    rid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    tenant TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    aliases TEXT NOT NULL,
+    mentions INTEGER NOT NULL,
+    first_seen TEXT,
+    last_seen TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (tenant, user_id, key)
+);
+
+CREATE TABLE memory_entities (
+    memory_rid INTEGER NOT NULL REFERENCES memories (rid) ON DELETE CASCADE,
+    entity_rid INTEGER NOT NULL REFERENCES entities (rid) ON DELETE CASCADE,
+    PRIMARY KEY (memory_rid, entity_rid)
+) WITHOUT ROWID;
+CREATE INDEX memory_entities_entity ON memory_entities (entity_rid);
+
+DROP TABLE memory_fts;
+CREATE VIRTUAL TABLE memory_fts USING fts5 (
+    scope, body, turn, ctx, keys, tokenize = 'unicode61 remove_diacritics 2'
+)
+"""
+
+
+def _knowledge(conn: sqlite3.Connection) -> None:
+    """Add claims, entities, event times and the multi-column full-text index, and
+    reindex existing memories into it (their text as body, speaker and keys as keys)."""
+    import json
+
+    from mnemos.engine.text import analyze
+
+    _script(_KNOWLEDGE)(conn)
+    rows = conn.execute("SELECT rid, tenant, user_id, text, attributes FROM memories").fetchall()
+    from mnemos.storage.sqlite import scope_token
+
+    for rid, tenant, user_id, text, attributes in rows:
+        attrs = json.loads(attributes)
+        keys = [
+            attrs.get("speaker") or "",
+            *[k for k in attrs.get("keys", []) if isinstance(k, str)],
+        ]
+        conn.execute(
+            "INSERT INTO memory_fts (rowid, scope, body, turn, ctx, keys) VALUES (?,?,?,?,?,?)",
+            (
+                rid,
+                scope_token(tenant, user_id),
+                " ".join(analyze(text)),
+                "",
+                "",
+                " ".join(analyze(" ".join(keys))),
+            ),
+        )
+    conn.execute(
+        "UPDATE memories SET primary_episode = (SELECT min(episode_rid) FROM memory_evidence"
+        " WHERE memory_rid = memories.rid)"
+    )
+
+
 _API_KEYS = """
 CREATE TABLE api_keys (
     id TEXT PRIMARY KEY,
@@ -128,6 +213,9 @@ CREATE INDEX api_keys_tenant ON api_keys (tenant, created_at)
 MIGRATIONS: list[Migration] = [
     Migration(
         1, "initial schema: episodes, memories, evidence, history, vectors, fts", _script(_INITIAL)
+    ),
+    Migration(
+        2, "knowledge: claims, entities, event times, multi-column full-text index", _knowledge
     ),
     Migration(3, "api keys", _script(_API_KEYS)),
 ]

@@ -15,7 +15,8 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -37,10 +38,13 @@ from mnemos.errors import (
     StorePathError,
 )
 from mnemos.keys import ApiKey
-from mnemos.models import Episode, EraseResult, HistoryEvent, MemoryRecord, StoreStats
+from mnemos.models import Entity, Episode, EraseResult, HistoryEvent, MemoryRecord, StoreStats
 from mnemos.storage.base import (
     Access,
+    ClaimRow,
     Condition,
+    EntityWrite,
+    IndexText,
     MemoryQuery,
     MemoryWrite,
     ScopeFilter,
@@ -48,7 +52,7 @@ from mnemos.storage.base import (
     Vector,
 )
 from mnemos.storage.migrations import LATEST_VERSION, MIGRATIONS
-from mnemos.storage.vector_index import PartitionRow, VectorCache
+from mnemos.storage.vector_index import GraphView, PartitionRow, VectorCache
 
 __all__ = ["SQLiteStore", "scope_token"]
 
@@ -66,6 +70,11 @@ _EPISODE_COLUMNS = (
     "recorded_at, metadata"
 )
 _HISTORY_COLUMNS = "id, memory_id, event, version, at, actor, reason, before, after"
+_ENTITY_COLUMNS = (
+    "rid, id, tenant, user_id, key, name, kind, aliases, mentions, first_seen, last_seen"
+)
+_ENTITY_COLUMNS_E = ", ".join("e." + c.strip() for c in _ENTITY_COLUMNS.split(","))
+_MEMORY_COLUMNS_M = ", ".join("m." + c.strip() for c in _MEMORY_COLUMNS.split(","))
 _EPISODE_COLUMNS_E = ", ".join("e." + c.strip() for c in _EPISODE_COLUMNS.split(","))
 _HISTORY_COLUMNS_H = ", ".join("h." + c.strip() for c in _HISTORY_COLUMNS.split(","))
 
@@ -122,11 +131,46 @@ class _Transaction:
                 out[eid] = rid
         return out
 
-    def _write_fts(self, rid: int, record: MemoryRecord, terms: Sequence[str]) -> None:
+    def _write_fts(self, rid: int, record: MemoryRecord, index: IndexText) -> None:
         self._conn.execute(
-            "INSERT INTO memory_fts (rowid, scope, terms) VALUES (?, ?, ?)",
-            (rid, scope_token(record.tenant, record.user_id), " ".join(terms)),
+            "INSERT INTO memory_fts (rowid, scope, body, turn, ctx, keys) VALUES (?,?,?,?,?,?)",
+            (
+                rid,
+                scope_token(record.tenant, record.user_id),
+                " ".join(index.body),
+                " ".join(index.turn),
+                " ".join(index.context),
+                " ".join(index.keys),
+            ),
         )
+
+    def _write_links(self, rid: int, m: MemoryWrite) -> None:
+        r = m.record
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO claims (memory_rid, tenant, user_id, slot, value, value_key,"
+            " single, positive) VALUES (?,?,?,?,?,?,?,?)",
+            [
+                (
+                    rid,
+                    r.tenant,
+                    r.user_id,
+                    c.slot,
+                    c.value,
+                    c.value_key,
+                    int(c.single),
+                    int(c.positive),
+                )
+                for c in m.claims
+            ],
+        )
+        if m.entity_keys:
+            keys = list(dict.fromkeys(m.entity_keys))
+            marks = ",".join("?" * len(keys))
+            self._conn.execute(
+                "INSERT OR IGNORE INTO memory_entities (memory_rid, entity_rid) SELECT ?, rid"
+                f" FROM entities WHERE tenant = ? AND user_id = ? AND key IN ({marks})",
+                (rid, r.tenant, r.user_id, *keys),
+            )
 
     def _memory_values(self, m: MemoryWrite) -> tuple[Any, ...]:
         r = m.record
@@ -151,6 +195,9 @@ class _Transaction:
             _json(r.attributes),
             m.embed_hash,
             self.seq,
+            m.norm_hash,
+            to_db(m.time_start),
+            to_db(m.time_end),
         )
 
     # -- protocol --------------------------------------------------------------------------
@@ -187,20 +234,23 @@ class _Transaction:
                 episode_ids=sorted(missing)[:20],
             )
         for m in memories:
+            evidence = [rids[eid] for eid in m.record.episode_ids]
             cur = self._conn.execute(
                 "INSERT INTO memories (id, tenant, user_id, agent_id, session_id, kind, text,"
                 " occurred_at, valid_from, valid_to, created_at, updated_at, expired_at, status,"
-                " version, superseded_by, metadata, attributes, embed_hash, change_seq)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                self._memory_values(m),
+                " version, superseded_by, metadata, attributes, embed_hash, change_seq,"
+                " norm_hash, time_start, time_end, primary_episode)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (*self._memory_values(m), min(evidence) if evidence else None),
             )
             rid = cur.lastrowid
             assert rid is not None
             self._conn.executemany(
                 "INSERT OR IGNORE INTO memory_evidence (memory_rid, episode_rid) VALUES (?, ?)",
-                [(rid, rids[eid]) for eid in m.record.episode_ids],
+                [(rid, e) for e in evidence],
             )
-            self._write_fts(rid, m.record, m.terms)
+            self._write_fts(rid, m.record, m.index)
+            self._write_links(rid, m)
 
     def replace_memory(self, access: Access, memory: MemoryWrite) -> None:
         r = memory.record
@@ -211,21 +261,26 @@ class _Transaction:
         if row is None:
             raise StoreError(f"memory {r.id} vanished during the transaction")
         rid = int(row[0])
+        wanted = self._episode_rids(r.episode_ids)
+        evidence = [wanted[eid] for eid in r.episode_ids if eid in wanted]
         self._conn.execute(
             "UPDATE memories SET id=?, tenant=?, user_id=?, agent_id=?, session_id=?, kind=?,"
             " text=?, occurred_at=?, valid_from=?, valid_to=?, created_at=?, updated_at=?,"
             " expired_at=?, status=?, version=?, superseded_by=?, metadata=?, attributes=?,"
-            " embed_hash=?, change_seq=? WHERE rid=?",
-            (*self._memory_values(memory), rid),
+            " embed_hash=?, change_seq=?, norm_hash=?, time_start=?, time_end=?,"
+            " primary_episode=? WHERE rid=?",
+            (*self._memory_values(memory), min(evidence) if evidence else None, rid),
         )
         self._conn.execute("DELETE FROM memory_fts WHERE rowid = ?", (rid,))
-        self._write_fts(rid, r, memory.terms)
-        wanted = self._episode_rids(r.episode_ids)
+        self._write_fts(rid, r, memory.index)
         self._conn.execute("DELETE FROM memory_evidence WHERE memory_rid = ?", (rid,))
         self._conn.executemany(
             "INSERT OR IGNORE INTO memory_evidence (memory_rid, episode_rid) VALUES (?, ?)",
-            [(rid, wanted[eid]) for eid in r.episode_ids if eid in wanted],
+            [(rid, e) for e in evidence],
         )
+        self._conn.execute("DELETE FROM claims WHERE memory_rid = ?", (rid,))
+        self._conn.execute("DELETE FROM memory_entities WHERE memory_rid = ?", (rid,))
+        self._write_links(rid, memory)
 
     def add_history(self, events: Sequence[HistoryEvent]) -> None:
         if not events:
@@ -269,6 +324,152 @@ class _Transaction:
             [(h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in vectors.items()],
         )
 
+    def update_state(self, access: Access, record: MemoryRecord) -> None:
+        access.require(record.user_id)
+        cur = self._conn.execute(
+            "UPDATE memories SET status = ?, valid_from = ?, valid_to = ?, expired_at = ?,"
+            " superseded_by = ?, version = ?, updated_at = ?, change_seq = ?"
+            " WHERE id = ? AND tenant = ?",
+            (
+                record.status,
+                to_db(record.valid_from),
+                to_db(record.valid_to),
+                to_db(record.expired_at),
+                record.superseded_by,
+                record.version,
+                to_db(record.updated_at),
+                self.seq,
+                record.id,
+                access.tenant,
+            ),
+        )
+        if cur.rowcount != 1:
+            raise StoreError(f"memory {record.id} vanished during the transaction")
+
+    def memories_of_episodes(
+        self, access: Access, episode_ids: Sequence[str]
+    ) -> list[MemoryRecord]:
+        rids = self._episode_rids(episode_ids)
+        if not rids:
+            return []
+        where, params = _scope_sql(access, ScopeFilter())
+        marks = ",".join("?" * len(rids))
+        return self._store._memories_where(
+            self._conn,
+            f"{where} AND m.primary_episode IN ({marks}) AND m.status != 'deleted'",
+            [*params, *rids.values()],
+            "ORDER BY m.rid",
+        )
+
+    def recent_memories(
+        self, access: Access, user_id: str, *, speaker: str | None, limit: int
+    ) -> list[MemoryRecord]:
+        access.require(user_id)
+        clause = " AND json_extract(m.attributes, '$.speaker') = ?" if speaker else ""
+        params: list[Any] = [access.tenant, user_id, *([speaker] if speaker else []), limit]
+        return self._store._memories_where(
+            self._conn,
+            "m.tenant = ? AND m.user_id = ? AND m.status = 'active' AND m.kind != 'note'" + clause,
+            params,
+            "ORDER BY m.rid DESC LIMIT ?",
+        )
+
+    def add_evidence(self, access: Access, memory_id: str, episode_ids: Sequence[str]) -> None:
+        row = self._conn.execute(
+            "SELECT rid, user_id FROM memories WHERE id = ? AND tenant = ?",
+            (memory_id, access.tenant),
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"memory {memory_id} vanished during the transaction")
+        access.require(row[1])
+        rids = self._episode_rids(episode_ids)
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO memory_evidence (memory_rid, episode_rid) VALUES (?, ?)",
+            [(row[0], rids[e]) for e in episode_ids if e in rids],
+        )
+        self._conn.execute("UPDATE memories SET change_seq = ? WHERE rid = ?", (self.seq, row[0]))
+
+    def upsert_entities(
+        self, access: Access, user_id: str, entities: Sequence[EntityWrite]
+    ) -> None:
+        access.require(user_id)
+        stamp = to_db(now())
+        for e in entities:
+            seen = to_db(e.seen_at)
+            self._conn.execute(
+                "INSERT INTO entities (id, tenant, user_id, key, name, kind, aliases, mentions,"
+                " first_seen, last_seen, created_at, updated_at) VALUES (?,?,?,?,?,?,?,1,?,?,?,?)"
+                " ON CONFLICT (tenant, user_id, key) DO UPDATE SET mentions = mentions + 1,"
+                " last_seen = max(coalesce(last_seen, excluded.last_seen), excluded.last_seen),"
+                " first_seen = min(coalesce(first_seen, excluded.first_seen), excluded.first_seen),"
+                " aliases = CASE WHEN excluded.name != name"
+                " AND instr(aliases, json_quote(excluded.name)) = 0"
+                " THEN json_insert(aliases, '$[#]', excluded.name) ELSE aliases END,"
+                " kind = CASE WHEN kind IN ('thing', 'concept')"
+                " AND excluded.kind NOT IN ('thing', 'concept') THEN excluded.kind ELSE kind END,"
+                " updated_at = excluded.updated_at",
+                (
+                    str(uuid.uuid4()),
+                    access.tenant,
+                    user_id,
+                    e.key,
+                    e.name,
+                    e.kind,
+                    "[]",
+                    seen,
+                    seen,
+                    stamp,
+                    stamp,
+                ),
+            )
+
+    def claims_for_slots(
+        self, access: Access, user_id: str, slots: Sequence[str]
+    ) -> list[tuple[MemoryRecord, ClaimRow]]:
+        return self._store._claims_for_slots(self._conn, access, user_id, slots)
+
+    def insert_entities(self, access: Access, entities: Sequence[Entity]) -> None:
+        for e in entities:
+            access.require(e.user_id)
+        self._conn.executemany(
+            "INSERT INTO entities (id, tenant, user_id, key, name, kind, aliases, mentions,"
+            " first_seen, last_seen, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    e.id,
+                    access.tenant,
+                    e.user_id,
+                    e.key,
+                    e.name,
+                    e.kind,
+                    _json(e.aliases),
+                    e.mentions,
+                    to_db(e.first_seen),
+                    to_db(e.last_seen),
+                    to_db(now()),
+                    to_db(now()),
+                )
+                for e in entities
+            ],
+        )
+
+    def find_by_norm(
+        self, access: Access, user_id: str, norm_hashes: Sequence[str]
+    ) -> dict[str, MemoryRecord]:
+        access.require(user_id)
+        out: dict[str, MemoryRecord] = {}
+        for chunk in _chunks(list(dict.fromkeys(norm_hashes))):
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.execute(
+                f"SELECT {_MEMORY_COLUMNS}, m.norm_hash FROM memories m WHERE m.tenant = ?"
+                f" AND m.user_id = ? AND m.status = 'active' AND m.norm_hash IN ({marks})",
+                (access.tenant, user_id, *chunk),
+            ).fetchall()
+            evidence = self._store._evidence_ids(self._conn, [r[0] for r in rows])
+            for r in rows:
+                out.setdefault(r[-1], self._store._memory_from_row(r[:-1], evidence[r[0]]))
+        return out
+
     def erase(self, access: Access, scope: ScopeFilter) -> EraseResult:
         if scope.user_id is None:
             raise InvalidInputError("erase needs a user_id", field="user_id")
@@ -295,6 +496,17 @@ class _Transaction:
             conn.execute(f"DELETE FROM memory_fts WHERE rowid IN ({marks})", tuple(chunk))
         memories = conn.execute(f"DELETE FROM memories WHERE {where}", params).rowcount
         episodes = conn.execute(f"DELETE FROM episodes WHERE {where}", params).rowcount
+        if scope.agent_id is None and scope.session_id is None:
+            conn.execute(
+                "DELETE FROM entities WHERE tenant = ? AND user_id = ?",
+                (access.tenant, scope.user_id),
+            )
+        else:
+            conn.execute(
+                "DELETE FROM entities WHERE tenant = ? AND user_id = ? AND NOT EXISTS"
+                " (SELECT 1 FROM memory_entities me WHERE me.entity_rid = entities.rid)",
+                (access.tenant, scope.user_id),
+            )
         vectors = 0
         for chunk in _chunks(hashes):
             marks = ",".join("?" * len(chunk))
@@ -386,6 +598,12 @@ def _query_sql(access: Access, query: MemoryQuery, alias: str = "m") -> tuple[st
         sql, cond_params = _condition_sql(cond, alias)
         clauses.append(sql)
         params.extend(cond_params)
+    if query.speakers is not None:
+        marks = ",".join("?" * len(query.speakers))
+        clauses.append(
+            f"json_extract({alias}.attributes, '$.speaker') IN ({marks})" if query.speakers else "0"
+        )
+        params.extend(query.speakers)
     if query.ids is not None:
         ids = sorted(query.ids)
         clauses.append(f"{alias}.id IN ({','.join('?' * len(ids))})" if ids else "0")
@@ -883,32 +1101,326 @@ class SQLiteStore:
         return out
 
     def lexical_search(
-        self, access: Access, query: MemoryQuery, terms: Sequence[str], limit: int
+        self,
+        access: Access,
+        query: MemoryQuery,
+        terms: Sequence[str],
+        limit: int,
+        *,
+        weights: Mapping[str, float] | None = None,
     ) -> list[tuple[str, float]]:
-        """BM25 (FTS5) over analysed terms; scope filtering happens inside the match."""
+        """BM25 (FTS5) over analysed terms in the weighted fields; scope filtering happens
+        inside the match."""
         unique = list(dict.fromkeys(t for t in terms if t))
         if not unique or limit <= 0:
             return []
+        w = {"body": 1.0, "turn": 1.0, "context": 1.0, "keys": 1.0, **(weights or {})}
+        columns = [
+            c
+            for c, name in (
+                ("body", "body"),
+                ("turn", "turn"),
+                ("ctx", "context"),
+                ("keys", "keys"),
+            )
+            if w[name] > 0
+        ]
         where, params = _query_sql(access, query)
         match_terms = " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)
-        match = f"terms : ({match_terms})"
+        match = f"{{{' '.join(columns)}}} : ({match_terms})"
         if query.scope.user_id is not None:
             match = f"scope : {scope_token(access.tenant, query.scope.user_id)} AND {match}"
+        rank = (
+            f"bm25(memory_fts, 0.0, {w['body']:.6f}, {w['turn']:.6f}, {w['context']:.6f}, "
+            f"{w['keys']:.6f})"
+        )
         sql = (
-            "SELECT m.id, -bm25(memory_fts, 0.0, 1.0) AS score FROM memory_fts"
+            f"SELECT m.id, -{rank} AS score FROM memory_fts"
             " JOIN memories m ON m.rid = memory_fts.rowid"
             f" WHERE memory_fts MATCH ? AND {where}"
-            " ORDER BY bm25(memory_fts, 0.0, 1.0) LIMIT ?"
+            f" ORDER BY {rank} LIMIT ?"
         )
         with self._read() as conn:
             rows = conn.execute(sql, [match, *params, limit]).fetchall()
         return [(mid, float(score)) for mid, score in rows]
 
+    def time_search(
+        self, access: Access, query: MemoryQuery, start: datetime, end: datetime, limit: int
+    ) -> list[tuple[str, float]]:
+        """Memories whose resolved time overlaps the window, tightest fit first."""
+        where, params = _query_sql(access, query)
+        lo, hi = to_db(start), to_db(end)
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT m.id, m.time_start, m.time_end FROM memories m WHERE {where}"
+                " AND m.time_start IS NOT NULL AND m.time_start < ? AND m.time_end > ?",
+                [*params, hi, lo],
+            ).fetchall()
+        scored = []
+        for mid, ts, te in rows:
+            a, b = from_db(ts), from_db(te)
+            assert a is not None
+            assert b is not None
+            span = max((b - a).total_seconds(), 1.0)
+            inside = (min(b, end) - max(a, start)).total_seconds()
+            scored.append((mid, max(inside, 0.0) / span))
+        scored.sort(key=lambda x: -x[1])
+        return scored[:limit]
+
+    def entity_graph(self, access: Access, query: MemoryQuery) -> GraphView:
+        """The user scope's memory-entity graph from the in-memory partition."""
+        user_id = query.scope.user_id
+        if user_id is None:
+            raise InvalidInputError("the graph needs a user_id", field="user_id")
+        access.require(user_id)
+        cache = self._cache()
+        with self._read() as conn:
+            epoch = conn.execute("SELECT value FROM mnemos_meta WHERE key = 'epoch'").fetchone()[0]
+            allowed = self._allowed_rids(conn, access, query)
+            return cache.graph(
+                access.tenant,
+                user_id,
+                epoch=str(epoch),
+                load=self._load_partition,
+                **self._mask_filters(query, allowed),
+            )
+
+    def neighbors(
+        self, access: Access, episode_ids: Sequence[str], before: int, after: int
+    ) -> dict[str, list[Episode]]:
+        """Episodes around each given one in the same session (and scope), in time order."""
+        out: dict[str, list[Episode]] = {}
+        if before <= 0 and after <= 0:
+            return {e: [] for e in episode_ids}
+        where, params = _scope_sql(access, ScopeFilter(), alias="e")
+        with self._read() as conn:
+            for eid in dict.fromkeys(episode_ids):
+                row = conn.execute(
+                    f"SELECT e.rid, e.user_id, e.agent_id, e.session_id, e.occurred_at"
+                    f" FROM episodes e WHERE {where} AND e.id = ?",
+                    [*params, eid],
+                ).fetchone()
+                if row is None:
+                    out[eid] = []
+                    continue
+                rid, user, agent, session, occurred = row
+                same = "e.tenant = ? AND e.user_id = ? AND e.agent_id IS ? AND e.session_id IS ?"
+                base = [access.tenant, user, agent, session]
+                prev = conn.execute(
+                    f"SELECT {_EPISODE_COLUMNS_E} FROM episodes e WHERE {same}"
+                    " AND (e.occurred_at < ? OR (e.occurred_at = ? AND e.rid < ?))"
+                    " ORDER BY e.occurred_at DESC, e.rid DESC LIMIT ?",
+                    [*base, occurred, occurred, rid, max(before, 0)],
+                ).fetchall()
+                nxt = conn.execute(
+                    f"SELECT {_EPISODE_COLUMNS_E} FROM episodes e WHERE {same}"
+                    " AND (e.occurred_at > ? OR (e.occurred_at = ? AND e.rid > ?))"
+                    " ORDER BY e.occurred_at, e.rid LIMIT ?",
+                    [*base, occurred, occurred, rid, max(after, 0)],
+                ).fetchall()
+                out[eid] = [self._episode_from_row(r) for r in [*reversed(prev), *nxt]]
+        return out
+
+    def episode_notes(
+        self, access: Access, episode_ids: Sequence[str], statuses: Sequence[str]
+    ) -> dict[str, MemoryRecord]:
+        """The note of each episode, in the given statuses."""
+        out: dict[str, MemoryRecord] = {}
+        if not episode_ids or not statuses:
+            return out
+        where, params = _scope_sql(access, ScopeFilter(), alias="m")
+        status_marks = ",".join("?" * len(statuses))
+        with self._read() as conn:
+            for chunk in _chunks(list(dict.fromkeys(episode_ids))):
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(
+                    f"SELECT {_MEMORY_COLUMNS_M}, e.id FROM memories m"
+                    " JOIN episodes e ON e.rid = m.primary_episode"
+                    f" WHERE {where} AND m.kind = 'note' AND m.status IN ({status_marks})"
+                    f" AND e.id IN ({marks})",
+                    [*params, *statuses, *chunk],
+                ).fetchall()
+                evidence = self._evidence_ids(conn, [r[0] for r in rows])
+                for r in rows:
+                    out[r[-1]] = self._memory_from_row(r[:-1], evidence[r[0]])
+        return out
+
+    def recent_episodes(self, access: Access, scope: ScopeFilter, limit: int) -> list[Episode]:
+        """The last episodes of a scope, oldest first."""
+        where, params = _scope_sql(access, scope, alias="e")
+        if scope.session_id is None:
+            where += " AND e.session_id IS NULL"
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {_EPISODE_COLUMNS} FROM episodes e WHERE {where}"
+                " ORDER BY e.occurred_at DESC, e.rid DESC LIMIT ?",
+                [*params, limit],
+            ).fetchall()
+        return [self._episode_from_row(r) for r in reversed(rows)]
+
+    # -- entities --------------------------------------------------------------------------
+
+    def _entity_from_row(
+        self, conn: sqlite3.Connection, row: tuple[Any, ...], *, with_attributes: bool = True
+    ) -> Entity:
+        (_rid, eid, tenant, user_id, key, name, kind, aliases, mentions, first_seen, last_seen) = (
+            row
+        )
+        attributes: dict[str, list[str]] = {}
+        rows = (
+            conn.execute(
+                "SELECT c.slot, c.value FROM claims c JOIN memories m ON m.rid = c.memory_rid"
+                " WHERE c.tenant = ? AND c.user_id = ? AND c.slot LIKE ? ESCAPE '\\'"
+                " AND c.positive = 1 AND m.status = 'active' ORDER BY m.valid_from, m.rid",
+                (tenant, user_id, key.replace("%", "\\%").replace("_", "\\_") + "|%"),
+            ).fetchall()
+            if with_attributes
+            else []
+        )
+        for slot, value in rows:
+            values = attributes.setdefault(slot.split("|", 1)[1], [])
+            if value not in values:
+                values.append(value)
+        return Entity(
+            id=eid,
+            tenant=tenant,
+            user_id=user_id,
+            key=key,
+            name=name,
+            kind=kind,
+            aliases=json.loads(aliases),
+            mentions=mentions,
+            first_seen=from_db(first_seen),
+            last_seen=from_db(last_seen),
+            attributes=attributes,
+        )
+
+    def find_entities(self, access: Access, user_id: str, keys: Sequence[str]) -> list[Entity]:
+        """Entities of a user scope whose key, or an alias, is among ``keys``."""
+        if not keys or not access.allows(user_id):
+            return []
+        wanted = list(dict.fromkeys(k.lower() for k in keys))
+        out: list[Entity] = []
+        with self._read() as conn:
+            for chunk in _chunks(wanted):
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(
+                    f"SELECT {_ENTITY_COLUMNS} FROM entities WHERE tenant = ? AND user_id = ?"
+                    f" AND (key IN ({marks}) OR EXISTS (SELECT 1 FROM json_each(aliases)"
+                    f" WHERE lower(json_each.value) IN ({marks})))",
+                    [access.tenant, user_id, *chunk, *chunk],
+                ).fetchall()
+                out.extend(self._entity_from_row(conn, r) for r in rows)
+        return out
+
+    def list_entities(
+        self,
+        access: Access,
+        scope: ScopeFilter,
+        *,
+        kind: str | None,
+        text: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[Entity], int]:
+        """A page of entities, most mentioned first."""
+        where, params = _scope_sql(access, ScopeFilter(user_id=scope.user_id), alias="e")
+        if kind is not None:
+            where += " AND e.kind = ?"
+            params.append(kind)
+        if text:
+            where += " AND (e.key LIKE ? OR e.name LIKE ? OR e.aliases LIKE ?)"
+            like = f"%{text.lower()}%"
+            params.extend([like, like, like])
+        with self._read() as conn:
+            total = int(
+                conn.execute(f"SELECT count(*) FROM entities e WHERE {where}", params).fetchone()[0]
+            )
+            rows = conn.execute(
+                f"SELECT {_ENTITY_COLUMNS} FROM entities e WHERE {where}"
+                " ORDER BY e.mentions DESC, e.rid LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            ).fetchall()
+            items = [self._entity_from_row(conn, r) for r in rows]
+        return items, total
+
+    def get_entity(self, access: Access, entity_id: str) -> Entity | None:
+        """One entity by id within the access."""
+        where, params = _scope_sql(access, ScopeFilter(), alias="e")
+        with self._read() as conn:
+            row = conn.execute(
+                f"SELECT {_ENTITY_COLUMNS} FROM entities e WHERE {where} AND e.id = ?",
+                [*params, entity_id],
+            ).fetchone()
+            return None if row is None else self._entity_from_row(conn, row)
+
+    def entity_memories(
+        self, access: Access, entity_id: str, statuses: Sequence[str], limit: int
+    ) -> list[MemoryRecord]:
+        """Memories mentioning an entity, newest first."""
+        where, params = _scope_sql(access, ScopeFilter(), alias="m")
+        marks = ",".join("?" * len(statuses))
+        with self._read() as conn:
+            return self._memories_where(
+                conn,
+                f"{where} AND m.status IN ({marks}) AND m.rid IN (SELECT me.memory_rid FROM"
+                " memory_entities me JOIN entities e ON e.rid = me.entity_rid WHERE e.id = ?)",
+                [*params, *statuses, entity_id, limit],
+                "ORDER BY m.occurred_at DESC, m.rid DESC LIMIT ?",
+            )
+
+    def memory_entities(self, access: Access, memory_ids: Sequence[str]) -> dict[str, list[Entity]]:
+        """The entities each memory mentions."""
+        out: dict[str, list[Entity]] = {mid: [] for mid in memory_ids}
+        where, params = _scope_sql(access, ScopeFilter(), alias="m")
+        with self._read() as conn:
+            for chunk in _chunks(list(dict.fromkeys(memory_ids))):
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(
+                    f"SELECT m.id, {_ENTITY_COLUMNS_E} FROM memories m"
+                    " JOIN memory_entities me ON me.memory_rid = m.rid"
+                    f" JOIN entities e ON e.rid = me.entity_rid WHERE {where}"
+                    f" AND m.id IN ({marks})",
+                    [*params, *chunk],
+                ).fetchall()
+                for r in rows:
+                    out[r[0]].append(self._entity_from_row(conn, r[1:]))
+        return out
+
+    def _claims_for_slots(
+        self, conn: sqlite3.Connection, access: Access, user_id: str, slots: Sequence[str]
+    ) -> list[tuple[MemoryRecord, ClaimRow]]:
+        access.require(user_id)
+        out: list[tuple[MemoryRecord, ClaimRow]] = []
+        for chunk in _chunks(list(dict.fromkeys(slots))):
+            marks = ",".join("?" * len(chunk))
+            rows = conn.execute(
+                f"SELECT {_MEMORY_COLUMNS_M}, c.slot, c.value, c.value_key, c.single, c.positive"
+                " FROM claims c JOIN memories m ON m.rid = c.memory_rid WHERE c.tenant = ?"
+                f" AND c.user_id = ? AND c.slot IN ({marks}) AND m.status = 'active'"
+                " ORDER BY m.valid_from, m.rid",
+                (access.tenant, user_id, *chunk),
+            ).fetchall()
+            evidence = self._evidence_ids(conn, [r[0] for r in rows])
+            for r in rows:
+                record = self._memory_from_row(r[:19], evidence[r[0]])
+                out.append((record, ClaimRow(r[19], r[20], r[21], bool(r[22]), bool(r[23]))))
+        return out
+
+    def claims_for_slots(
+        self, access: Access, user_id: str, slots: Sequence[str]
+    ) -> list[tuple[MemoryRecord, ClaimRow]]:
+        """Active memories claiming these slots (outside a transaction)."""
+        with self._read() as conn:
+            return self._claims_for_slots(conn, access, user_id, slots)
+
     def _load_partition(self, tenant: str, user_id: str, since: int) -> list[PartitionRow]:
         conn = self._reader()
         rows = conn.execute(
             "SELECT m.rid, m.id, m.status, m.kind, m.valid_from, m.valid_to, m.occurred_at,"
-            " m.agent_id, m.session_id, m.change_seq, v.vec FROM memories m"
+            " m.agent_id, m.session_id, m.change_seq, v.vec, (SELECT group_concat(e.id, ' ')"
+            " FROM memory_entities me JOIN entities e ON e.rid = me.entity_rid"
+            " WHERE me.memory_rid = m.rid) FROM memories m"
             " LEFT JOIN vectors v ON v.hash = m.embed_hash"
             " WHERE m.tenant = ? AND m.user_id = ? AND m.change_seq > ? ORDER BY m.change_seq",
             (tenant, user_id, since),
@@ -926,9 +1438,38 @@ class SQLiteStore:
                 session_id=r[8],
                 change_seq=r[9],
                 vector=None if r[10] is None else np.frombuffer(r[10], dtype=np.float32),
+                entities=tuple(r[11].split()) if r[11] else (),
             )
             for r in rows
         ]
+
+    def _cache(self) -> VectorCache:
+        if self._vectors is None:
+            raise StoreError("no embedder is bound to this store")
+        return self._vectors
+
+    @staticmethod
+    def _allowed_rids(
+        conn: sqlite3.Connection, access: Access, query: MemoryQuery
+    ) -> list[int] | None:
+        if not query.conditions:
+            return None
+        where, params = _query_sql(access, query)
+        return [r for (r,) in conn.execute(f"SELECT m.rid FROM memories m WHERE {where}", params)]
+
+    @staticmethod
+    def _mask_filters(query: MemoryQuery, allowed: list[int] | None) -> dict[str, Any]:
+        return {
+            "statuses": query.statuses,
+            "kinds": query.kinds,
+            "valid_at": query.valid_at,
+            "occurred_after": query.occurred_after,
+            "occurred_before": query.occurred_before,
+            "agent_id": query.scope.agent_id,
+            "session_id": query.scope.session_id,
+            "allowed_rids": allowed,
+            "ids": query.ids,
+        }
 
     def vector_search(
         self, access: Access, query: MemoryQuery, vector: Vector, limit: int
@@ -938,18 +1479,10 @@ class SQLiteStore:
         if user_id is None:
             raise InvalidInputError("vector search needs a user_id", field="user_id")
         access.require(user_id)
-        if self._vectors is None:
-            raise StoreError("no embedder is bound to this store")
-        cache = self._vectors
+        cache = self._cache()
         with self._read() as conn:
             epoch = conn.execute("SELECT value FROM mnemos_meta WHERE key = 'epoch'").fetchone()[0]
-            allowed: list[int] | None = None
-            if query.conditions:
-                where, params = _query_sql(access, query)
-                allowed = [
-                    r
-                    for (r,) in conn.execute(f"SELECT m.rid FROM memories m WHERE {where}", params)
-                ]
+            allowed = self._allowed_rids(conn, access, query)
             return cache.search(
                 access.tenant,
                 user_id,
@@ -957,27 +1490,25 @@ class SQLiteStore:
                 load=self._load_partition,
                 vector=np.asarray(vector, dtype=np.float32),
                 limit=limit,
-                statuses=query.statuses,
-                kinds=query.kinds,
-                valid_at=query.valid_at,
-                occurred_after=query.occurred_after,
-                occurred_before=query.occurred_before,
-                agent_id=query.scope.agent_id,
-                session_id=query.scope.session_id,
-                allowed_rids=allowed,
-                ids=query.ids,
+                **self._mask_filters(query, allowed),
             )
 
     def iter_export(
         self, access: Access, scope: ScopeFilter
-    ) -> Iterator[Episode | MemoryRecord | HistoryEvent]:
-        """Every episode, memory and history event of the scope, in a stable order."""
+    ) -> Iterator[Episode | Entity | MemoryRecord | HistoryEvent]:
+        """Every episode, entity, memory and history event of the scope, in a stable order."""
         with self._read() as conn:
             where, params = _scope_sql(access, scope, alias="e")
             for row in conn.execute(
                 f"SELECT {_EPISODE_COLUMNS} FROM episodes e WHERE {where} ORDER BY e.rid", params
             ):
                 yield self._episode_from_row(row)
+            where, params = _scope_sql(access, ScopeFilter(user_id=scope.user_id), alias="e")
+            for row in conn.execute(
+                f"SELECT {_ENTITY_COLUMNS} FROM entities e WHERE {where} ORDER BY e.rid",
+                params,
+            ).fetchall():
+                yield self._entity_from_row(conn, row, with_attributes=False)
             where, params = _scope_sql(access, scope, alias="m")
             cursor = conn.execute(
                 f"SELECT {_MEMORY_COLUMNS} FROM memories m WHERE {where} ORDER BY m.rid", params

@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from mnemos.models import MEMORY_KINDS, MEMORY_STATUSES
 
-__all__ = ["PartitionRow", "VectorCache"]
+__all__ = ["GraphView", "PartitionRow", "VectorCache"]
 
 _STATUS_CODE = {s: i for i, s in enumerate(MEMORY_STATUSES)}
 _KIND_CODE = {k: i for i, k in enumerate(MEMORY_KINDS)}
@@ -48,6 +48,7 @@ class PartitionRow:
     session_id: str | None
     change_seq: int
     vector: npt.NDArray[np.float32] | None
+    entities: tuple[str, ...] = ()
 
 
 def _ts(value: datetime | None, default: float) -> float:
@@ -64,6 +65,8 @@ class _Partition:
         self.epoch: str | None = None
         self.size = 0
         self.pos: dict[int, int] = {}
+        self.links: list[tuple[str, ...]] = []
+        self._graph: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[str]] | None = None
         self._alloc(0)
 
     def _alloc(self, capacity: int) -> None:
@@ -82,6 +85,8 @@ class _Partition:
         self.seq = -1
         self.size = 0
         self.pos = {}
+        self.links = []
+        self._graph = None
         self._alloc(0)
 
     def _grow(self, need: int) -> None:
@@ -123,6 +128,10 @@ class _Partition:
                 at = self.size
                 self.size += 1
                 self.pos[row.rid] = at
+                self.links.append(row.entities)
+            else:
+                self.links[at] = row.entities
+            self._graph = None
             self.matrix[at] = row.vector
             self.rids[at] = row.rid
             self.ids[at] = row.id
@@ -184,8 +193,42 @@ class _Partition:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(str(self.ids[i]), float(scores[i])) for i in top if np.isfinite(scores[i])][:k]
 
+    def graph(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[str]]:
+        """The memory-entity edges: (memory position, entity index) pairs and entity ids."""
+        if self._graph is None:
+            index: dict[str, int] = {}
+            edge_m: list[int] = []
+            edge_e: list[int] = []
+            for position, entities in enumerate(self.links):
+                for entity in entities:
+                    edge_m.append(position)
+                    edge_e.append(index.setdefault(entity, len(index)))
+            self._graph = (
+                np.asarray(edge_m, dtype=np.int64),
+                np.asarray(edge_e, dtype=np.int64),
+                list(index),
+            )
+        return self._graph
+
 
 Loader = Callable[[str, str, int], list[PartitionRow]]
+
+
+@dataclass(frozen=True, slots=True)
+class GraphView:
+    """The memory-entity graph of a scope, restricted to the memories a query allows.
+
+    Attributes:
+        memory_ids: Memory id of each memory node.
+        entity_ids: Entity id of each entity node.
+        edge_memory: Memory node of each edge.
+        edge_entity: Entity node of each edge.
+    """
+
+    memory_ids: npt.NDArray[np.object_]
+    entity_ids: list[str]
+    edge_memory: npt.NDArray[np.int64]
+    edge_entity: npt.NDArray[np.int64]
 
 
 class VectorCache:
@@ -219,6 +262,14 @@ class VectorCache:
                 total -= old.size
             return part
 
+    def _synced(self, tenant: str, user_id: str, epoch: str, load: Loader) -> _Partition:
+        part = self._partition(tenant, user_id)
+        if part.epoch != epoch:
+            part.reset()
+            part.epoch = epoch
+        part.apply(load(tenant, user_id, part.seq))
+        return part
+
     def search(
         self,
         tenant: str,
@@ -234,9 +285,23 @@ class VectorCache:
         then return the ``limit`` most similar memories that pass the filters."""
         part = self._partition(tenant, user_id)
         with part.lock:
-            if part.epoch != epoch:
-                part.reset()
-                part.epoch = epoch
-            part.apply(load(tenant, user_id, part.seq))
+            part = self._synced(tenant, user_id, epoch, load)
             keep = part.mask(**filters)
             return part.search(vector, keep, limit)
+
+    def graph(
+        self, tenant: str, user_id: str, *, epoch: str, load: Loader, **filters: Any
+    ) -> GraphView:
+        """The scope's memory-entity graph, edges of filtered-out memories dropped."""
+        part = self._partition(tenant, user_id)
+        with part.lock:
+            part = self._synced(tenant, user_id, epoch, load)
+            keep = part.mask(**filters)
+            edge_m, edge_e, entity_ids = part.graph()
+            active = keep[edge_m] if len(edge_m) else np.zeros(0, dtype=bool)
+            return GraphView(
+                memory_ids=part.ids[: part.size].copy(),
+                entity_ids=list(entity_ids),
+                edge_memory=edge_m[active],
+                edge_entity=edge_e[active],
+            )

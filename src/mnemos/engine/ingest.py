@@ -1,0 +1,358 @@
+"""The write path: derive, reconcile with what is known, embed, index, in one transaction.
+
+Reconciliation decides, per candidate memory, what ``add`` does (Mem0's ADD / UPDATE /
+DELETE / NONE, made deterministic):
+
+- **Duplicates** merge in stages: the same normalised text (hash) of the same kind, then
+  near-duplicates (fuzzy text match over lexical neighbours, then embedding similarity)
+  for stable kinds (facts, preferences, profile, plans). A merge links the new episode to
+  the existing memory as evidence and logs a MERGE event; nothing is lost.
+- **Knowledge updates**: a claim that gives a single-valued attribute of a subject a new
+  value ("moved to Lisbon" after "lives in Porto") supersedes the old memory: it keeps its
+  text, gets ``valid_to``, status ``superseded`` and a link to its successor, and a
+  SUPERSEDE event. A negation ("I no longer play the violin", "I quit my job at Quinta
+  Labs") ends the matching claims the same way.
+- **Corrections** ("actually it was Tuesday, not Monday") supersede the latest memory of
+  the speaker that says the wrong value with a corrected copy.
+- A note (a whole message) whose every claim has been superseded is superseded with them,
+  so recall of "what is true now" does not resurface it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from rapidfuzz import fuzz
+
+from mnemos._time import now
+from mnemos.engine.derive import Candidate
+from mnemos.models import HistoryEvent, MemoryChange, MemoryRecord
+from mnemos.nlp.entities import entity_key
+from mnemos.storage.base import Access, ClaimRow, MemoryWrite, StoreTransaction, Vector
+
+if TYPE_CHECKING:
+    from mnemos.engine.engine import Engine
+
+__all__ = ["Reconciler", "claim_rows"]
+
+STABLE_KINDS = frozenset({"fact", "preference", "profile", "plan"})
+FUZZY_MERGE = 92.0
+EMBEDDING_MERGE = 0.95
+
+
+def claim_rows(record: MemoryRecord) -> list[ClaimRow]:
+    """The claims a memory makes, from its derived attributes."""
+    rows = []
+    for c in record.attributes.get("claims") or []:
+        if not isinstance(c, dict) or not c.get("attribute") or c.get("value") is None:
+            continue
+        value = str(c["value"])
+        rows.append(
+            ClaimRow(
+                slot=f"{c.get('subject') or record.user_id}|{c['attribute']}",
+                value=value,
+                value_key=entity_key(value) or value.lower(),
+                single=bool(c.get("single")),
+                positive=bool(c.get("positive", True)),
+            )
+        )
+    return rows
+
+
+def _values_match(a: str, b: str) -> bool:
+    a, b = a.lower(), b.lower()
+    if a == b or a in b or b in a:
+        return True
+    return fuzz.token_set_ratio(a, b) >= 80
+
+
+@dataclass
+class _Outcome:
+    inserted: list[MemoryRecord] = field(default_factory=list)
+    changes: list[MemoryChange] = field(default_factory=list)
+    history: list[HistoryEvent] = field(default_factory=list)
+
+
+class Reconciler:
+    """Applies a batch of candidates to the store inside one transaction.
+
+    Args:
+        engine: The engine (for ids, snapshots and embedding corrected copies).
+        tx: The open transaction.
+        access: The caller's access.
+        user_id: The user scope written to.
+        near_duplicates: Candidate index -> existing memory id found by the fuzzy or
+            embedding stage before the transaction (checked again inside it).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        tx: StoreTransaction,
+        access: Access,
+        user_id: str,
+        near_duplicates: dict[int, tuple[str, str]],
+    ) -> None:
+        self.engine = engine
+        self.tx = tx
+        self.access = access
+        self.user_id = user_id
+        self.near = near_duplicates
+        self.stamp = now()
+        self.out = _Outcome()
+        self._batch_norms: dict[str, MemoryRecord] = {}
+        self._superseded: set[str] = set()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _event(
+        self,
+        memory_id: str,
+        event: Literal["ADD", "SUPERSEDE", "MERGE"],
+        version: int,
+        *,
+        before: MemoryRecord | None,
+        after: MemoryRecord | None,
+        reason: str | None = None,
+    ) -> None:
+        from mnemos.engine.engine import new_id, snapshot
+
+        self.out.history.append(
+            HistoryEvent(
+                id=new_id(),
+                memory_id=memory_id,
+                event=event,
+                version=version,
+                at=self.stamp,
+                actor="add",
+                reason=reason,
+                before=None if before is None else snapshot(before),
+                after=None if after is None else snapshot(after),
+            )
+        )
+
+    def _supersede(self, old: MemoryRecord, successor: MemoryRecord, reason: str) -> None:
+        if old.id in self._superseded or old.status != "active":
+            return
+        self._superseded.add(old.id)
+        ended = successor.valid_from or successor.occurred_at or self.stamp
+        if old.valid_from and ended < old.valid_from:
+            ended = old.valid_from
+        changed = old.model_copy(
+            update={
+                "status": "superseded",
+                "valid_to": ended,
+                "superseded_by": successor.id,
+                "expired_at": self.stamp,
+                "version": old.version + 1,
+                "updated_at": self.stamp,
+            }
+        )
+        self.tx.update_state(self.access, changed)
+        self._event(old.id, "SUPERSEDE", changed.version, before=old, after=changed, reason=reason)
+        self.out.changes.append(
+            MemoryChange(
+                memory_id=old.id, event="SUPERSEDE", reason=reason, related_id=successor.id
+            )
+        )
+        if old.kind != "note" and old.episode_ids:
+            self._retire_note(old.episode_ids[0], successor, reason)
+
+    def _retire_note(self, episode_id: str, successor: MemoryRecord, reason: str) -> None:
+        siblings = self.tx.memories_of_episodes(self.access, [episode_id])
+        note = next((m for m in siblings if m.kind == "note" and m.status == "active"), None)
+        if note is None:
+            return
+        claiming = [m for m in siblings if m.kind != "note" and m.attributes.get("claims")]
+        if claiming and all(m.id in self._superseded or m.status != "active" for m in claiming):
+            self._supersede(note, successor, reason)
+
+    def _merge(self, target: MemoryRecord, record: MemoryRecord, reason: str) -> None:
+        new_ids = [e for e in record.episode_ids if e not in target.episode_ids]
+        if new_ids:
+            self.tx.add_evidence(self.access, target.id, new_ids)
+        merged = target.model_copy(
+            update={
+                "episode_ids": [*target.episode_ids, *new_ids],
+                "version": target.version + 1,
+                "updated_at": self.stamp,
+            }
+        )
+        self.tx.update_state(self.access, merged)
+        self._event(target.id, "MERGE", merged.version, before=target, after=merged, reason=reason)
+        self.out.changes.append(
+            MemoryChange(memory_id=target.id, event="MERGE", reason=reason, related_id=None)
+        )
+
+    def _insert(self, write: MemoryWrite) -> None:
+        self.tx.insert_memories([write])
+        record = write.record
+        self.out.inserted.append(record)
+        self._event(record.id, "ADD", record.version, before=None, after=record)
+        self.out.changes.append(MemoryChange(memory_id=record.id, event="ADD"))
+        if write.norm_hash and record.kind != "note":
+            self._batch_norms.setdefault(write.norm_hash, record)
+
+    # -- stages ----------------------------------------------------------------------------
+
+    def _duplicate(self, index: int, write: MemoryWrite) -> bool:
+        record = write.record
+        if record.kind == "note" or not write.norm_hash:
+            return False
+        existing = self._batch_norms.get(write.norm_hash) or self.tx.find_by_norm(
+            self.access, self.user_id, [write.norm_hash]
+        ).get(write.norm_hash)
+        if (
+            existing is not None
+            and existing.kind == record.kind
+            and (
+                record.kind != "event"
+                or existing.attributes.get("time") == record.attributes.get("time")
+            )
+        ):
+            if existing.episode_ids == record.episode_ids:
+                return True
+            self._merge(existing, record, "duplicate: same text")
+            return True
+        near = self.near.get(index)
+        if near is not None and record.kind in STABLE_KINDS:
+            target_id, how = near
+            found = [
+                m
+                for m in self.engine.store.get_memories(self.access, [target_id])
+                if m.status == "active"
+            ]
+            if found and found[0].kind == record.kind:
+                self._merge(found[0], record, f"duplicate: {how}")
+                return True
+        return False
+
+    def _correct(self, candidate: Candidate, record: MemoryRecord) -> bool:
+        correction = candidate.correction
+        if correction is None:
+            return False
+        wrong = re.compile(rf"\b{re.escape(correction.wrong)}\b", re.IGNORECASE)
+        speaker = record.attributes.get("speaker")
+        for target in self.tx.recent_memories(self.access, self.user_id, speaker=speaker, limit=30):
+            if target.id in self._superseded or not wrong.search(target.text):
+                continue
+            from mnemos.engine.engine import new_id
+
+            fixed = target.model_copy(
+                update={
+                    "id": new_id(),
+                    "text": wrong.sub(correction.right, target.text),
+                    "episode_ids": [*target.episode_ids, *record.episode_ids],
+                    "created_at": self.stamp,
+                    "updated_at": self.stamp,
+                    "version": 1,
+                    "attributes": {**target.attributes, "corrected": True},
+                }
+            )
+            (write,), vectors = self.engine.writes_for([fixed])
+            self.tx.put_vectors(vectors)
+            self._insert(write)
+            self._supersede(target, fixed, f"correction: {correction.wrong} -> {correction.right}")
+            return True
+        return False
+
+    def _update_claims(self, record: MemoryRecord) -> None:
+        rows = claim_rows(record)
+        if not rows:
+            return
+        existing = self.tx.claims_for_slots(self.access, self.user_id, [r.slot for r in rows])
+        for row in rows:
+            attribute = row.slot.split("|", 1)[1]
+            for old, old_row in existing:
+                if old_row.slot != row.slot or old.id == record.id or old.id in self._superseded:
+                    continue
+                same = old_row.value_key == row.value_key or _values_match(old_row.value, row.value)
+                if row.single and row.positive and old_row.positive and not same:
+                    reason = f"{attribute}: {old_row.value} -> {row.value}"
+                elif row.single and not row.positive and old_row.positive and same:
+                    reason = f"{attribute}: no longer {old_row.value}"
+                elif not row.single and row.positive != old_row.positive and same:
+                    reason = f"{attribute}: {'no longer ' if not row.positive else ''}{row.value}"
+                else:
+                    continue
+                self._supersede(old, record, reason)
+
+    # -- entry point -----------------------------------------------------------------------
+
+    def run(self, candidates: Sequence[Candidate], writes: Sequence[MemoryWrite]) -> _Outcome:
+        """Apply every candidate, in order."""
+        for index, (candidate, write) in enumerate(zip(candidates, writes, strict=True)):
+            record = write.record
+            if self._duplicate(index, write):
+                continue
+            if record.kind != "note" and self._correct(candidate, record):
+                continue
+            self._insert(write)
+            if record.kind != "note":
+                self._update_claims(record)
+        return self.out
+
+
+def near_duplicates(
+    engine: Engine,
+    access: Access,
+    user_id: str,
+    writes: Sequence[MemoryWrite],
+    vectors: dict[str, Vector],
+) -> dict[int, tuple[str, str]]:
+    """Stages 3 and 4 of duplicate detection, run before the transaction: for each stable
+    statement, an existing memory of the same kind whose text is a fuzzy match of it among
+    its lexical neighbours, or whose embedding is nearly identical."""
+    from mnemos.storage.base import MemoryQuery, ScopeFilter
+
+    found: dict[int, tuple[str, str]] = {}
+    store = engine.store
+    for index, write in enumerate(writes):
+        record = write.record
+        if record.kind not in STABLE_KINDS:
+            continue
+        mq = MemoryQuery(scope=ScopeFilter(user_id=user_id), kinds=(record.kind,))
+        lexical = store.lexical_search(
+            access,
+            mq,
+            write.index.body,
+            5,
+            weights={"body": 1.0, "turn": 0, "context": 0, "keys": 0},
+        )
+        if lexical:
+            texts = {m.id: m.text for m in store.get_memories(access, [mid for mid, _ in lexical])}
+            for mid, _ in lexical:
+                score = fuzz.token_sort_ratio(record.text, texts.get(mid, ""))
+                if score >= FUZZY_MERGE:
+                    found[index] = (mid, f"fuzzy text match ({score:.0f})")
+                    break
+        if index in found or write.embed_hash is None:
+            continue
+        vector = vectors.get(write.embed_hash)
+        if vector is None:
+            stored = store.get_vectors([write.embed_hash])
+            vector = stored.get(write.embed_hash)
+        if vector is None:
+            continue
+        nearest = store.vector_search(access, mq, vector, 1)
+        if nearest and nearest[0][1] >= EMBEDDING_MERGE:
+            found[index] = (nearest[0][0], f"embedding similarity ({nearest[0][1]:.3f})")
+    return found
+
+
+def entity_writes(candidates: Sequence[Candidate], at: datetime | None) -> list[Any]:
+    """Entity mentions of a batch, one per key (first spelling wins)."""
+    from mnemos.storage.base import EntityWrite
+
+    seen: dict[str, EntityWrite] = {}
+    for c in candidates:
+        for m in c.mentions:
+            if m.key not in seen:
+                seen[m.key] = EntityWrite(
+                    key=m.key, name=m.text, kind=m.kind, seen_at=c.occurred_at or at
+                )
+    return list(seen.values())

@@ -1,0 +1,296 @@
+"""The read path: query analysis, channels, fusion, collapse, context and packing.
+
+::
+
+    query -> analysis (terms, time window, entities)
+          -> channels: bm25 (weighted fields) | vector | graph (personalised PageRank over
+             the memory-entity graph, HippoRAG-style) | time (resolved times in the window)
+          -> weighted reciprocal-rank fusion
+          -> one hit per source episode, neighbouring turns as context
+          -> limit and token budget
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from mnemos.engine.config import SearchConfig
+from mnemos.engine.fusion import max_rrf, rrf
+from mnemos.engine.text import analyze, count_tokens
+from mnemos.models import Episode, Evidence, MemoryRecord, SearchHit
+from mnemos.nlp.entities import extract_mentions
+from mnemos.nlp.timex import parse_query_window
+from mnemos.storage.base import Access, MemoryQuery, Store, Vector
+from mnemos.storage.vector_index import GraphView
+
+__all__ = ["QueryAnalysis", "analyse_query", "personalized_pagerank", "run_channels"]
+
+
+@dataclass(slots=True)
+class QueryAnalysis:
+    """What a query asks about."""
+
+    terms: list[str]
+    window: tuple[datetime, datetime] | None = None
+    entity_ids: list[str] = field(default_factory=list)
+    entity_names: list[str] = field(default_factory=list)
+    people: list[str] = field(default_factory=list)
+
+
+def analyse_query(
+    store: Store, access: Access, user_id: str, text: str, ref: datetime
+) -> QueryAnalysis:
+    """Terms, time window and known entities of a query."""
+    analysis = QueryAnalysis(terms=analyze(text), window=parse_query_window(text, ref))
+    keys = [m.key for m in extract_mentions(text)]
+    if keys:
+        found = store.find_entities(access, user_id, keys)
+        analysis.entity_ids = [e.id for e in found]
+        analysis.entity_names = [e.name for e in found]
+        analysis.people = [e.name for e in found if e.kind == "person"]
+    return analysis
+
+
+def personalized_pagerank(
+    graph: GraphView, seeds: Sequence[str], *, damping: float, iterations: int = 20
+) -> dict[str, float]:
+    """Personalised PageRank over the bipartite memory-entity graph (HippoRAG).
+
+    The walk restarts at the seed entities, in inverse proportion to how many memories
+    mention each (a specific entity says more than a hub such as a speaker's name), and
+    moves along memory-entity edges.
+
+    Returns:
+        Memory id -> score, for memories the walk ranks above the average (memories it
+        cannot tell apart carry no signal).
+    """
+    em, ee = graph.edge_memory, graph.edge_entity
+    if len(em) == 0:
+        return {}
+    index = {eid: i for i, eid in enumerate(graph.entity_ids)}
+    seed_nodes = sorted({index[s] for s in seeds if s in index})
+    if not seed_nodes:
+        return {}
+    n_m, n_e = len(graph.memory_ids), len(graph.entity_ids)
+    deg_m = np.bincount(em, minlength=n_m).astype(np.float64)
+    deg_e = np.bincount(ee, minlength=n_e).astype(np.float64)
+    if not deg_e[seed_nodes].any():
+        return {}
+    restart = np.zeros(n_e)
+    specificity = np.divide(
+        1.0, deg_e[seed_nodes], out=np.zeros(len(seed_nodes)), where=deg_e[seed_nodes] > 0
+    )
+    restart[seed_nodes] = specificity / specificity.sum()
+    to_m = np.divide(1.0, deg_e, out=np.zeros(n_e), where=deg_e > 0)[ee]
+    to_e = np.divide(1.0, deg_m, out=np.zeros(n_m), where=deg_m > 0)[em]
+    r_e: npt.NDArray[np.floating[Any]] = restart.copy()
+    r_m: npt.NDArray[np.floating[Any]] = np.zeros(n_m)
+    total_m = np.zeros(n_m)
+    for _ in range(iterations):
+        r_m, r_e = (
+            damping * np.bincount(em, weights=r_e[ee] * to_m, minlength=n_m),
+            (1 - damping) * restart
+            + damping * np.bincount(ee, weights=r_m[em] * to_e, minlength=n_e),
+        )
+        total_m += r_m
+    reached = np.flatnonzero(total_m > 0)
+    if len(reached) == 0:
+        return {}
+    mean = total_m[reached].mean()
+    keep = reached[total_m[reached] > mean * (1 + 1e-6)]
+    return {str(graph.memory_ids[i]): float(total_m[i]) for i in keep}
+
+
+def run_channels(
+    store: Store,
+    access: Access,
+    mq: MemoryQuery,
+    analysis: QueryAnalysis,
+    query_vector: Vector | None,
+    cfg: SearchConfig,
+    pool: int,
+) -> dict[str, list[tuple[str, float]]]:
+    """Every active channel's ranking: channel -> ``(memory id, score)``, best first."""
+    channels = cfg.active_channels()
+    found: dict[str, list[tuple[str, float]]] = {}
+    if "bm25" in channels:
+        found["bm25"] = store.lexical_search(access, mq, analysis.terms, pool, weights=cfg.fields)
+    if "vector" in channels and query_vector is not None:
+        found["vector"] = store.vector_search(access, mq, query_vector, pool)
+    if "graph" in channels and analysis.entity_ids:
+        graph = store.entity_graph(access, mq)
+        scores = personalized_pagerank(graph, analysis.entity_ids, damping=cfg.damping)
+        found["graph"] = sorted(scores.items(), key=lambda kv: -kv[1])[:pool]
+    if "speaker" in channels and analysis.people:
+        spoken = replace(mq, speakers=tuple(analysis.people))
+        found["speaker"] = store.lexical_search(
+            access, spoken, analysis.terms, pool, weights=cfg.fields
+        )
+    if "time" in channels and analysis.window is not None:
+        start, end = analysis.window
+        found["time"] = store.time_search(access, mq, start, end, pool)
+    return {c: hits for c, hits in found.items() if hits}
+
+
+def _evidence(episode: Episode) -> Evidence:
+    return Evidence(
+        episode_id=episode.id,
+        role=episode.role,
+        name=episode.name,
+        text=episode.text,
+        occurred_at=episode.occurred_at,
+        session_id=episode.session_id,
+        metadata=episode.metadata,
+    )
+
+
+def build_hit(
+    record: MemoryRecord,
+    evidence: list[Episode],
+    context: list[Episode],
+    score: float,
+    ranks: dict[str, int],
+    raw: dict[str, float],
+    matched: list[str],
+) -> SearchHit:
+    """A search hit with its token cost: its text, plus evidence and context episodes
+    whose text it does not already contain."""
+    seen = record.text
+    tokens = count_tokens(record.text)
+    for episode in [*evidence, *context]:
+        if episode.text not in seen:
+            tokens += count_tokens(episode.text)
+            seen += "\n" + episode.text
+    evidence_ids = {e.id for e in evidence}
+    return SearchHit(
+        id=record.id,
+        text=record.text,
+        kind=record.kind,
+        score=round(score, 6),
+        scores=raw,
+        ranks=dict(ranks),
+        occurred_at=record.occurred_at,
+        valid_from=record.valid_from,
+        valid_to=record.valid_to,
+        status=record.status,
+        user_id=record.user_id,
+        agent_id=record.agent_id,
+        session_id=record.session_id,
+        metadata=record.metadata,
+        attributes=record.attributes,
+        evidence=[_evidence(e) for e in evidence],
+        context=[_evidence(e) for e in context if e.id not in evidence_ids],
+        matched=matched,
+        tokens=tokens,
+    )
+
+
+def _useful_context(anchor: Episode, around: list[Episode], query_terms: set[str]) -> list[Episode]:
+    """The neighbouring turns worth returning with a hit: those that share a word with the
+    query, the turn right after a hit that asks a question (its answer) and the turn right
+    before a hit that is a short reply (what it answers)."""
+    before = [e for e in around if (e.occurred_at, e.id) < (anchor.occurred_at, anchor.id)]
+    position = {e.id: i for i, e in enumerate(around)}
+    split = len(before)
+    keep: list[Episode] = []
+    asks = anchor.text.rstrip().endswith("?")
+    short = len(anchor.text.split()) < 12
+    for e in around:
+        adjacent_after = position[e.id] == split
+        adjacent_before = position[e.id] == split - 1
+        if (
+            (asks and adjacent_after)
+            or (short and adjacent_before)
+            or (query_terms and query_terms & set(analyze(e.text)))
+        ):
+            keep.append(e)
+    return keep
+
+
+def assemble(
+    store: Store,
+    access: Access,
+    mq: MemoryQuery,
+    rankings: dict[str, list[tuple[str, float]]],
+    cfg: SearchConfig,
+    limit: int,
+    budget: int | None,
+    query_terms: set[str] | None = None,
+) -> list[SearchHit]:
+    """Fuse the rankings and turn the best into hits: collapsed per episode (as the
+    episode's note, if preferred), with context, within the limit and the budget."""
+    fused = rrf(
+        {c: [mid for mid, _ in hits] for c, hits in rankings.items()},
+        k=cfg.rrf_k,
+        weights=cfg.weights,
+    )
+    if not fused:
+        return []
+    raw = {c: dict(hits) for c, hits in rankings.items()}
+    top = max_rrf(list(rankings), k=cfg.rrf_k, weights=cfg.weights)
+    hits: list[SearchHit] = []
+    used_tokens = 0
+    groups: dict[str, int] = {}
+    window = max(limit * 3, 30)
+    start = 0
+    while start < len(fused) and len(hits) < limit:
+        batch = fused[start : start + window]
+        start += window
+        records = {r.id: r for r in store.get_memories(access, [f.key for f in batch])}
+        chosen: list[tuple[MemoryRecord, float, dict[str, int], dict[str, float], list[str]]] = []
+        for item in batch:
+            record = records.get(item.key)
+            if record is None:
+                continue
+            anchor = record.episode_ids[0] if record.episode_ids else record.id
+            channel_scores = {c: raw[c][record.id] for c in item.ranks}
+            if cfg.collapse and anchor in groups:
+                if groups[anchor] >= 0:
+                    chosen[groups[anchor]][4].append(record.id)
+                continue
+            groups[anchor] = len(chosen)
+            chosen.append((record, item.score / top, item.ranks, channel_scores, [record.id]))
+            if len(hits) + len(chosen) >= limit * 2:
+                break
+        if cfg.collapse and cfg.prefer_notes:
+            anchors = [r.episode_ids[0] for r, *_ in chosen if r.kind != "note" and r.episode_ids]
+            notes = store.episode_notes(access, anchors, mq.statuses) if anchors else {}
+            chosen = [
+                (
+                    notes.get(r.episode_ids[0], r) if r.kind != "note" and r.episode_ids else r,
+                    score,
+                    ranks,
+                    channel_scores,
+                    matched,
+                )
+                for r, score, ranks, channel_scores, matched in chosen
+            ]
+        evidence = store.evidence(access, [r.id for r, *_ in chosen])
+        anchors = [r.episode_ids[0] for r, *_ in chosen if r.episode_ids]
+        around = (
+            store.neighbors(access, anchors, cfg.context_window, cfg.context_window)
+            if cfg.context_window
+            else {}
+        )
+        for record, score, ranks, channel_scores, matched in chosen:
+            if len(hits) >= limit:
+                break
+            episodes = evidence.get(record.id, [])
+            neighbours = around.get(record.episode_ids[0], []) if record.episode_ids else []
+            if cfg.context_mode == "adaptive" and episodes:
+                neighbours = _useful_context(episodes[0], neighbours, query_terms or set())
+            hit = build_hit(record, episodes, neighbours, score, ranks, channel_scores, matched)
+            if budget is not None and used_tokens + hit.tokens > budget and neighbours:
+                hit = build_hit(record, episodes, [], score, ranks, channel_scores, matched)
+            if budget is not None and used_tokens + hit.tokens > budget:
+                continue
+            used_tokens += hit.tokens
+            hits.append(hit)
+        groups = dict.fromkeys(groups, -1)
+    return hits

@@ -1,0 +1,163 @@
+"""First and second person, resolved to the people in the conversation.
+
+"I adopted a puppy" said by Caroline becomes "Caroline adopted a puppy"; "I love it" becomes
+"Caroline loves it" (the verb agrees with its new third-person subject); "you should try
+it" said to Melanie becomes "Melanie should try it". Plural first person keeps the speaker
+in view ("we went camping" -> "Melanie and others went camping"). When nobody is known to be
+addressed, second person is left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from lemminflect import getAllLemmas, getInflection
+
+__all__ = ["rewrite_person"]
+
+_ADVERBS = frozenset(
+    """
+    really also just always never still often usually actually finally recently definitely
+    totally truly sometimes already even only kind sort of probably mostly basically literally
+    honestly seriously certainly simply absolutely generally normally occasionally rarely
+    no longer hardly barely now then once
+    """.split()
+)
+_KEEP = frozenset(
+    """
+    was were will would can could should shall might must may had did 'd 'll ought used
+    """.split()
+)
+_AGREE = {
+    "am": "is", "are": "is", "have": "has", "do": "does", "don't": "doesn't",
+    "haven't": "hasn't", "aren't": "isn't", "were": "was", "weren't": "wasn't",
+    "ain't": "isn't", "'m": " is", "'ve": " has",
+}  # fmt: skip
+_CONTRACTIONS = [
+    (re.compile(r"\bI'm\b|\bI am\b|\bIm\b(?=\s)"), "{s} is"),
+    (re.compile(r"\bI've\b"), "{s} has"),
+    (re.compile(r"\bI'll\b"), "{s} will"),
+    (re.compile(r"\bI'd\b(?=\s+(?:been|had|gone|done|seen|never|already|just)\b)"), "{s} had"),
+    (re.compile(r"\bI'd\b"), "{s} would"),
+    (re.compile(r"\b[Ww]e're\b"), "{s} and others are"),
+    (re.compile(r"\b[Ww]e've\b"), "{s} and others have"),
+    (re.compile(r"\b[Ww]e'll\b"), "{s} and others will"),
+    (re.compile(r"\b[Ww]e'd\b"), "{s} and others would"),
+]
+_YOU_CONTRACTIONS = [
+    (re.compile(r"\b[Yy]ou're\b|\b[Yy]ou are\b"), "{a} is"),
+    (re.compile(r"\b[Yy]ou've\b"), "{a} has"),
+    (re.compile(r"\b[Yy]ou'll\b"), "{a} will"),
+    (re.compile(r"\b[Yy]ou'd\b"), "{a} would"),
+    (re.compile(r"\b[Yy]ou were\b"), "{a} was"),
+    (re.compile(r"\b[Yy]ou have\b"), "{a} has"),
+    (re.compile(r"\b[Yy]ou don't\b"), "{a} doesn't"),
+    (re.compile(r"\b[Yy]ou do\b"), "{a} does"),
+]
+_TOKEN = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?|[^\sA-Za-z]+|\s+")
+_FILLER_YOU = re.compile(
+    r"\b(?:you know|you see|thank you|see you|you guys|are you|do you|did you|have you|can you|could you|would you|will you|how about you|and you|you too)\b",
+    re.IGNORECASE,
+)
+
+
+@lru_cache(maxsize=50_000)
+def _third_person(word: str) -> str | None:
+    """The third-person singular of a base-form verb, or None if ``word`` is not one."""
+    low = word.lower()
+    if low in _AGREE:
+        return _AGREE[low]
+    if low in _KEEP or low.endswith(("ed", "n't")):
+        return None
+    lemmas = getAllLemmas(low)
+    verb = lemmas.get("VERB")
+    if not verb or verb[0] != low:
+        return None
+    if "NOUN" in lemmas and "ADJ" in lemmas:
+        return None
+    forms = getInflection(low, tag="VBZ")
+    return forms[0] if forms else None
+
+
+def _agree_after(tokens: list[str], index: int) -> None:
+    """Make the verb after position ``index`` (skipping adverbs) agree with a third person."""
+    j = index + 1
+    while j < len(tokens) and (tokens[j].isspace() or tokens[j].lower() in _ADVERBS):
+        j += 1
+    if j < len(tokens) and tokens[j][:1].isalpha():
+        new = _third_person(tokens[j])
+        if new:
+            tokens[j] = new
+
+
+_DETERMINERS = frozenset("a an the my your his her its our their this that these those".split())
+
+
+def _clause_before(tokens: list[str], index: int, speaker: str) -> bool:
+    """Whether "... and I" starts a new clause (a verb came before) rather than ending a
+    compound subject ("my mom and I")."""
+    words = [t for t in tokens[:index] if t[:1].isalpha()]
+    for k, word in enumerate(words):
+        low = word.lower()
+        if word == speaker and k < len(words) - 1:
+            return True
+        if low in ("and", "or", "nor") or (k and words[k - 1].lower() in _DETERMINERS):
+            continue
+        if "VERB" in getAllLemmas(low):
+            return True
+    return False
+
+
+def _possessive(name: str) -> str:
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
+
+
+def rewrite_person(sentence: str, speaker: str | None, addressee: str | None = None) -> str:
+    """Rewrite first (and, with an addressee, second) person to names.
+
+    Args:
+        sentence: One sentence.
+        speaker: Who said it; without one the sentence is returned unchanged.
+        addressee: Who it was said to, if known.
+    """
+    if not speaker:
+        return sentence
+    text = sentence.replace("\u2019", "'")
+    for pattern, template in _CONTRACTIONS:
+        text = pattern.sub(template.format(s=speaker), text)
+    if addressee and not _FILLER_YOU.search(text):
+        for pattern, template in _YOU_CONTRACTIONS:
+            text = pattern.sub(template.format(a=addressee), text)
+    tokens = _TOKEN.findall(text)
+    for i, tok in enumerate(tokens):
+        low = tok.lower()
+        prev = next((t.lower() for t in reversed(tokens[:i]) if not t.isspace()), "")
+        if tok == "I":
+            tokens[i] = speaker
+            if prev not in ("and", "or", "nor") or _clause_before(tokens, i, speaker):
+                _agree_after(tokens, i)
+        elif low == "me":
+            tokens[i] = speaker
+        elif low == "my" or low == "mine":
+            tokens[i] = _possessive(speaker)
+        elif low == "myself":
+            tokens[i] = speaker
+        elif low in ("we", "us"):
+            tokens[i] = f"{speaker} and others"
+        elif low in ("our", "ours"):
+            tokens[i] = _possessive(speaker)
+        elif low == "ourselves":
+            tokens[i] = "themselves"
+        elif addressee and low in ("your", "yours"):
+            tokens[i] = _possessive(addressee)
+        elif addressee and low == "yourself":
+            tokens[i] = addressee
+        elif addressee and low == "you" and not _FILLER_YOU.search(text):
+            tokens[i] = addressee
+            if prev in ("", ",", ";", "and", "but", "so", "if", "when", "that", "because"):
+                _agree_after(tokens, i)
+    out = "".join(tokens)
+    if out and out[0].islower() and out[0] != sentence[0]:
+        out = out[0].upper() + out[1:]
+    return out
