@@ -389,7 +389,9 @@ def test_the_openapi_schema_is_published(api: InProcess) -> None:
     schema = api.get("/openapi.json").json()
     paths = schema["paths"]
     for path in ("/v1/memories", "/v1/memories/{memory_id}", "/v1/memories/{memory_id}/history",
-                 "/v1/search", "/v1/context", "/v1/export", "/v1/health", "/v1/episodes"):  # fmt: skip
+                 "/v1/search", "/v1/context", "/v1/export", "/v1/health", "/v1/episodes",
+                 "/v1/entities", "/v1/entities/search", "/v1/entities/{entity_id}",
+                 "/v1/entities/{entity_id}/history"):  # fmt: skip
         assert path in paths, path
     assert set(paths["/v1/memories/{memory_id}"]) == {"get", "patch", "delete"}
     for path, operations in paths.items():
@@ -481,3 +483,37 @@ def test_method_not_allowed_lists_every_allowed_method(api: InProcess, ana: dict
     response = api.request("PUT", "/v1/memories/some-id", headers=ana)
     assert_error(response, 405, "method_not_allowed")
     assert response.headers["allow"] == "DELETE, GET, PATCH"
+
+
+def test_entities(api: InProcess, root: Memory, ana: dict[str, str], admin: dict[str, str]) -> None:
+    add(api, ana, "I moved to Lisbon with my sister Clara", at="2024-03-01")
+    add(api, ana, "Clara started working at Quinta Labs", at="2024-04-01")
+    add(api, admin, "Bob lives in Oslo", user="bob")
+    listed = api.get("/v1/entities", params={"user_id": "ana"}, headers=ana).json()
+    names = {e["name"]: e for e in listed["items"]}
+    assert {"Lisbon", "Clara"} <= set(names)
+    assert "Oslo" not in names
+    assert all(e["user_id"] == "ana" and e["tenant"] == "acme" for e in listed["items"])
+    places = api.get("/v1/entities", params={"kind": "place"}, headers=ana).json()
+    assert {e["name"] for e in places["items"]} == {"Lisbon"}
+    found = api.get("/v1/entities/search", params={"query": "clar"}, headers=ana).json()
+    assert [e["name"] for e in found["items"]] == ["Clara"]
+    clara = names["Clara"]["id"]
+    assert api.get(f"/v1/entities/{clara}", headers=ana).json()["name"] == "Clara"
+    history = api.get(f"/v1/entities/{clara}/history", headers=ana).json()
+    assert {m["occurred_at"][:10] for m in history} == {"2024-03-01", "2024-04-01"}
+    oslo = next(
+        e["id"]
+        for e in api.get("/v1/entities", headers=admin).json()["items"]
+        if e["name"] == "Oslo"
+    )
+    assert_error(api.get(f"/v1/entities/{oslo}", headers=ana), 404, "not_found")
+    assert_error(api.get(f"/v1/entities/{oslo}/history", headers=ana), 404, "not_found")
+    assert_error(
+        api.get("/v1/entities", params={"user_id": "bob"}, headers=ana), 403, "access_denied"
+    )
+    assert_error(
+        api.get("/v1/entities", params={"kind": "planet"}, headers=ana), 422, "invalid_request"
+    )
+    other = bearer(root.keys.create(tenant="other").token)
+    assert api.get("/v1/entities", headers=other).json()["total"] == 0

@@ -9,6 +9,7 @@ entity graph. Screenshots go to ``artifacts/screenshots/``.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -41,7 +42,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, P
             memory.add(
                 session["messages"], user_id="ana", session_id=session["id"], at=session["at"]
             )
-        memory.add("Bob keeps his own notes here", user_id="bob")
+        memory.add("Bob keeps his own notes here, about his trip to Oslo", user_id="bob")
         token = memory.keys.create(user_ids=["ana"], name="ana's dashboard").token
     port = free_port()
     server = LiveServer(
@@ -202,20 +203,33 @@ def test_timeline(page: Page, site: tuple[str, str, Path]) -> None:
     expect(page.locator("p.muted").first).to_contain_text("in session s1")
 
 
-def test_entity_graph(page: Page, site: tuple[str, str, Path]) -> None:
+def test_entities_and_their_graph(page: Page, site: tuple[str, str, Path]) -> None:
     url, token, _ = site
     sign_in(page, url, token)
     page.click("nav >> text=Entity graph")
     graph = page.locator("[data-testid=graph]")
     expect(graph).to_have_attribute("data-ready", "true")
-    expect(graph.locator("g.node")).to_have_count(8)
-    assert graph.locator("line").count() == 8
-    graph.locator("g.node[data-id=lisbon]").click()
+    assert graph.locator("g.node").count() >= 20
+    assert graph.locator("line").count() >= 20
+    lisbon = graph.locator("g.node").filter(
+        has=page.locator("text", has_text=re.compile("^Lisbon$"))
+    )
+    lisbon.click()
     panel = graph.locator(".graph-panel")
     expect(panel).to_be_visible()
-    expect(panel).to_contain_text("Lisbon")
-    expect(panel).to_contain_text("Ana lives in")
+    expect(panel.locator("h3")).to_have_text("Lisbon")
+    expect(panel).to_contain_text("place")
+    assert panel.locator("li").count() >= 1
     shot(page, "11-entity-graph")
+    panel.locator("h3 a").click()
+    expect(page.locator("[data-testid=entity-name]")).to_have_text("Lisbon")
+    rows = page.locator("[data-testid=entity-history] tbody tr")
+    expect(rows.first).to_contain_text("Lisbon")
+    shot(page, "12-entity")
+    page.click("nav >> text=Entities")
+    expect(page.locator("[data-testid=entity-table] tbody tr").first).to_be_visible()
+    expect(page.locator("body")).not_to_contain_text("Oslo")
+    shot(page, "13-entities")
 
 
 def test_the_browser_is_the_system_chromium() -> None:

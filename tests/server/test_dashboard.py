@@ -12,7 +12,6 @@ from mnemos import Memory
 from mnemos.server import create_app
 from mnemos.server.ui import COOKIE, changes, word_diff
 from tests.server.conftest import InProcess
-from tests.server.dashboard_app import sample_graph
 
 
 def csrf_of(html: str) -> str:
@@ -240,17 +239,36 @@ def test_timeline_groups_episodes_by_day_with_their_memories(
     assert "2 episodes of ana in session s1" in session
 
 
-def test_entity_graph_view(root: Memory, ids: dict[str, str]) -> None:
-    app = create_app(root, auth="local")
-    client = InProcess(app)
-    assert 'data-testid="graph-unavailable"' in client.get("/ui/graph").text
-    assert client.get("/ui/graph.json").json() == {"nodes": [], "edges": []}
-    app.state.mnemos_graph = sample_graph
-    page = client.get("/ui/graph?user=ana").text
-    assert 'data-graph-src="/ui/graph.json?user=ana"' in page
-    graph = client.get("/ui/graph.json?user=ana").json()
-    assert {n["label"] for n in graph["nodes"]} >= {"Ana", "Lisbon"}
-    client.close()
+def test_entities_their_pages_and_the_graph(ui: InProcess, ids: dict[str, str]) -> None:
+    listing = ui.get("/ui/entities").text
+    assert "Lisbon" in listing
+    assert "Miso" in listing
+    assert "Bob" not in listing
+    lisbon = re.search(r'href="/ui/entities/([^"]+)">Lisbon<', listing)
+    assert lisbon
+    page = ui.get(f"/ui/entities/{lisbon.group(1)}").text
+    assert 'data-testid="entity-name">Lisbon<' in page
+    assert "I moved to Lisbon last month" in page
+    assert "place" in page
+    memory = ui.get(f"/ui/memories/{ids['lisbon']}").text
+    assert f'href="/ui/entities/{lisbon.group(1)}"' in memory
+    assert "Lisbon" in ui.get("/ui/entities?q=lis").text
+    assert "No entities." in ui.get("/ui/entities?kind=organization").text
+    graph = ui.get("/ui/graph.json").json()
+    labels = {n["id"]: n["label"] for n in graph["nodes"]}
+    assert "Lisbon" in labels.values()
+    assert "Bob" not in labels.values()
+    assert all(e["source"] in labels and e["target"] in labels for e in graph["edges"])
+    together = {frozenset((labels[e["source"]], labels[e["target"]])) for e in graph["edges"]}
+    assert frozenset(("Ana", "Lisbon")) in together
+    assert 'data-graph-src="/ui/graph.json?user=ana"' in ui.get("/ui/graph").text
+
+
+def test_another_tenants_entity_is_not_found(root: Memory, ui: InProcess) -> None:
+    other = root.scoped(tenant="other")
+    other.add("Zanzibar is lovely", user_id="ana")
+    foreign = other.entities.list(user_id="ana").items[0]
+    assert ui.get(f"/ui/entities/{foreign.id}").status_code == 404
 
 
 def test_text_is_escaped_everywhere(root: Memory) -> None:

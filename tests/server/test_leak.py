@@ -91,6 +91,7 @@ class TenancyMachine(RuleBasedStateMachine):
             self.tokens[key.name] = issued.token
         self.api = InProcess(create_app(self.memory, dashboard=False))
         self.model: dict[str, Stored] = {}
+        self.entities: dict[str, tuple[str, str]] = {}  # entity id -> (tenant, user)
 
     def teardown(self) -> None:
         self.api.close()
@@ -179,6 +180,10 @@ class TenancyMachine(RuleBasedStateMachine):
         for record in response.json()["memories"]:
             self.check_record(key, record, "add")
             self.expect(record["id"] in self.model, key, "an acknowledged write is not stored")
+        # Learn the scope's entity ids from the store itself, to aim lookups at them later.
+        view = self.memory.scoped(tenant=key.tenant)
+        for entity in view.entities.list(user_id=user, limit=1000).items:
+            self.entities[entity.id] = (entity.tenant, entity.user_id)
 
     @rule(key=st.sampled_from(KEYS), data=st.data())
     def get(self, key: Key, data: st.DataObject) -> None:
@@ -330,6 +335,42 @@ class TenancyMachine(RuleBasedStateMachine):
             return
         for episode in response.json()["items"]:
             self.check_record(key, episode, "episodes")
+
+    @rule(
+        key=st.sampled_from(KEYS),
+        user=st.sampled_from((None, *USERS)),
+        word=st.sampled_from((None, *WORDS)),
+    )
+    def entities_listed(self, key: Key, user: str | None, word: str | None) -> None:
+        params: dict[str, Any] = {"limit": 1000, **({"user_id": user} if user else {})}
+        if word:
+            response = self.call(
+                key, "GET", "/v1/entities/search", params={**params, "query": word}
+            )
+        else:
+            response = self.call(key, "GET", "/v1/entities", params=params)
+        if key.revoked:
+            return
+        if user and not key.reaches(key.tenant, user):
+            self.expect(response.status_code == 403, key, f"listed entities of {user}")
+            return
+        for entity in response.json()["items"]:
+            self.check_record(key, entity, "entities")
+
+    @rule(key=st.sampled_from(KEYS), data=st.data(), history=st.booleans())
+    def entity(self, key: Key, data: st.DataObject, history: bool) -> None:
+        ids = sorted(self.entities)
+        eid = data.draw(st.sampled_from([*ids, MISSING]) if ids else st.just(MISSING))
+        response = self.call(key, "GET", f"/v1/entities/{eid}{'/history' if history else ''}")
+        if key.revoked:
+            return
+        owner = self.entities.get(eid)
+        if owner is None or not key.reaches(*owner):
+            self.expect(response.status_code == 404, key, f"saw entity {eid}")
+            return
+        self.expect(response.status_code == 200, key, f"could not read its own entity {eid}")
+        for record in response.json() if history else [response.json()]:
+            self.check_record(key, record, "entity")
 
 
 TenancyMachine.TestCase.settings = settings(

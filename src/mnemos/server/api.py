@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from fastapi import APIRouter, Depends, Query, Request, Response, Security
 from fastapi import Path as PathParam
@@ -28,6 +28,7 @@ from mnemos.memory import Memory
 from mnemos.models import (
     AddResult,
     Context,
+    Entity,
     Episode,
     HistoryEvent,
     MemoryKind,
@@ -39,6 +40,7 @@ from mnemos.models import (
 from mnemos.server.auth import AuthMode, Principal, bearer_token, resolve
 from mnemos.server.schemas import (
     ID_PATTERN,
+    TEXT_PATTERN,
     AddRequest,
     ContextRequest,
     ErrorBody,
@@ -49,6 +51,8 @@ from mnemos.server.schemas import (
 )
 
 __all__ = ["ServerState", "bound_memory", "principal", "router", "server_state"]
+
+EntityKind = Literal["person", "place", "organization", "thing", "concept"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,9 +365,52 @@ def export(mem: Bound, user_id: ScopeQuery = None) -> Response:
 
 
 # -- entities ----------------------------------------------------------------------------
-# ENTITIES: wired in once `mem.entities` (get, list, search, history) is on main. The routes
-# will be GET /v1/entities, GET /v1/entities/{id}, POST /v1/entities/search and
-# GET /v1/entities/{id}/history, each a one-line call like the memory routes above.
+
+EntityId = Annotated[
+    str,
+    PathParam(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN, description="Entity id."),
+]
+
+
+@router.get("/entities", tags=["entities"], summary="List entities")
+def list_entities(
+    mem: Bound,
+    user_id: ScopeQuery = None,
+    kind: Annotated[EntityKind | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10**12)] = 0,
+) -> Page[Entity]:
+    """The people, places, organisations, things and concepts memories mention, most
+    mentioned first, each with what is currently known about it."""
+    return mem.entities.list(user_id=user_id, kind=kind, limit=limit, offset=offset)
+
+
+@router.get("/entities/search", tags=["entities"], summary="Search entities by name")
+def search_entities(
+    mem: Bound,
+    query: Annotated[str, Query(min_length=1, max_length=200, pattern=TEXT_PATTERN)],
+    user_id: ScopeQuery = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+) -> Page[Entity]:
+    """Entities whose name or an alias contains the query."""
+    return mem.entities.search(query, user_id=user_id, limit=limit)
+
+
+@router.get("/entities/{entity_id}", tags=["entities"], summary="Get an entity")
+def get_entity(entity_id: EntityId, mem: Bound) -> Entity:
+    """One entity with its aliases, mention count and current attributes."""
+    return mem.entities.get(entity_id)
+
+
+@router.get("/entities/{entity_id}/history", tags=["entities"], summary="An entity's history")
+def entity_history(
+    entity_id: EntityId,
+    mem: Bound,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[MemoryRecord]:
+    """Every memory mentioning the entity, newest first, superseded ones included: how what
+    is known about it changed, with the validity of each."""
+    return mem.entities.history(entity_id, limit=limit)
 
 
 def _query_names(dependant: Dependant) -> dict[str, bool]:

@@ -16,9 +16,10 @@ import difflib
 import functools
 import hashlib
 import hmac
+import itertools
 import json
 import secrets
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -34,16 +35,18 @@ from starlette.concurrency import run_in_threadpool
 
 from mnemos.errors import AuthenticationError, InvalidInputError, MnemosError, NotFoundError
 from mnemos.memory import Memory
-from mnemos.models import MEMORY_KINDS, MEMORY_STATUSES, MemoryRecord
+from mnemos.models import MEMORY_KINDS, MEMORY_STATUSES, Entity, MemoryRecord
 from mnemos.server.api import server_state
 from mnemos.server.auth import Principal, bearer_token, resolve
 
-__all__ = ["COOKIE", "Graph", "GraphSource", "entity_graph", "mount"]
+__all__ = ["COOKIE", "Graph", "entity_graph", "mount"]
 
 COOKIE = "mnemos_key"
 _HERE = Path(__file__).parent
 _templates = Jinja2Templates(directory=str(_HERE / "templates"))
 _PAGE = 50
+_GRAPH_NODES = 40
+ENTITY_KINDS = ("person", "place", "organization", "thing", "concept")
 T = TypeVar("T")
 
 _DONE = {
@@ -55,20 +58,46 @@ _DONE = {
 
 
 Graph = dict[str, list[dict[str, Any]]]
-GraphSource = Callable[[Memory, str | None, int], Graph | None]
 
 
-def entity_graph(memory: Memory, user_id: str | None, limit: int) -> Graph | None:
-    """The entity graph of a scope: ``{"nodes": [...], "edges": [...]}``, or ``None``.
+def entity_graph(memory: Memory, user_id: str | None, limit: int) -> Graph:
+    """The entity graph of a scope: ``{"nodes": [...], "edges": [...]}``.
 
-    Nodes are ``{id, label, kind, weight, url}`` (weight: memories that mention it) and edges
-    ``{source, target, label, weight}``; ``graph.js`` draws exactly that.
+    Nodes are the ``limit`` most mentioned entities ``{id, label, kind, weight, url}``
+    (weight: memories that mention it). Edges ``{source, target, label, weight}`` join
+    entities mentioned in the same message (weight: how many messages), and an entity to
+    another that one of its current attributes names (label: the attribute, such as
+    ``employer``). ``graph.js`` draws exactly that.
     """
-    # ENTITIES: read `memory.entities.list(user_id=..., limit=...)` and each entity's
-    # relations once the entities namespace is merged; until then there is no graph to show.
-    if getattr(memory, "entities", None) is None:
-        return None
-    return None  # pragma: no cover - replaced when entities are wired in
+    entities = memory.entities.list(user_id=user_id, limit=limit).items
+    by_key = {(e.user_id, e.key): e for e in entities}
+    by_name: dict[tuple[str, str], Entity] = {}
+    for e in entities:
+        for name in (e.name, *e.aliases):
+            by_name.setdefault((e.user_id, name.casefold()), e)
+    together: Counter[tuple[str, str]] = Counter()
+    if entities:
+        notes = memory.get_all(user_id=user_id, filters={"kind": "note"}, limit=1000).items
+        for note in notes:
+            keys = note.attributes.get("entities", [])
+            present = sorted(
+                {by_key[(note.user_id, k)].id for k in keys if (note.user_id, k) in by_key}
+            )
+            together.update(itertools.combinations(present, 2))
+    edges = [{"source": a, "target": b, "label": "", "weight": n} for (a, b), n in together.items()]
+    for e in entities:
+        for attribute, values in sorted(e.attributes.items()):
+            for value in values:
+                other = by_name.get((e.user_id, value.casefold()))
+                if other is not None and other.id != e.id:
+                    label = attribute.replace("_", " ")
+                    edges.append({"source": e.id, "target": other.id, "label": label, "weight": 2})
+    nodes = [
+        {"id": e.id, "label": e.name, "kind": e.kind, "weight": e.mentions,
+         "url": f"/ui/entities/{e.id}"}
+        for e in entities
+    ]  # fmt: skip
+    return {"nodes": nodes, "edges": edges}
 
 
 class _Redirect(Exception):
@@ -227,15 +256,9 @@ def _html_errors(endpoint: Callable[[Request], Any]) -> Callable[[Request], Any]
     return page
 
 
-def mount(app: FastAPI, *, graph: GraphSource = entity_graph) -> None:
-    """Add the dashboard's routes and static files to the app.
-
-    Args:
-        app: The app.
-        graph: Where the entity graph view gets its graph (see :func:`entity_graph`).
-    """
+def mount(app: FastAPI) -> None:
+    """Add the dashboard's routes and static files to the app."""
     app.state.mnemos_ui_secret = secrets.token_bytes(32)
-    app.state.mnemos_graph = graph
     _templates.env.filters["when"] = _when
     _templates.env.filters["pretty"] = lambda v: json.dumps(v, ensure_ascii=False, indent=2)
     _templates.env.globals["diff_fields"] = changes
@@ -404,11 +427,14 @@ async def memory_page(request: Request) -> Response:
         return view.render("missing.html", code=404, what="memory", id=memory_id)
     evidence = [await view.call(view.memory.episodes.get, eid) for eid in record.episode_ids]
     history = await view.call(view.memory.history, memory_id)
+    keys = set(record.attributes.get("entities", []))
+    known = await view.call(view.memory.entities.list, user_id=record.user_id, limit=1000)
     return view.render(
         "memory.html",
         m=record,
         evidence=evidence,
         history=list(reversed(history)),
+        mentions=[e for e in known.items if e.key in keys],
     )
 
 
@@ -579,9 +605,8 @@ async def graph_page(request: Request) -> Response:
     )
     user = (request.query_params.get("user") or "").strip() or view.who.single_user or ""
     src = "/ui/graph.json" + (f"?{urlencode({'user': user})}" if user else "")
-    available = await view.call(request.app.state.mnemos_graph, view.memory, user or None, 1)
     return view.render(
-        "graph.html", users=_users(view, recent.items), user=user, src=src, available=available
+        "graph.html", users=_users(view, recent.items), user=user, src=src, limit=_GRAPH_NODES
     )
 
 
@@ -589,12 +614,71 @@ async def graph_data(request: Request) -> Response:
     """The graph as JSON, for graph.js."""
     view = await _view(request)
     user = (request.query_params.get("user") or "").strip() or None
-    source: GraphSource = request.app.state.mnemos_graph
-    graph = await view.call(source, view.memory, user, 300)
-    return JSONResponse(graph or {"nodes": [], "edges": []})
+    return JSONResponse(await view.call(entity_graph, view.memory, user, _GRAPH_NODES))
+
+
+async def entities_page(request: Request) -> Response:
+    """Entities, most mentioned first, by user, kind or name."""
+    view = await _view(request)
+    q = request.query_params
+    user = (q.get("user") or "").strip() or view.who.single_user or ""
+    kind = q.get("kind") or ""
+    name = (q.get("q") or "").strip()
+    offset = _int(q.get("offset"), 0)
+    error = None
+    page = None
+    try:
+        if name:
+            page = await view.call(
+                view.memory.entities.search, name, user_id=user or None, limit=_PAGE
+            )
+        else:
+            page = await view.call(
+                view.memory.entities.list,
+                user_id=user or None,
+                kind=kind or None,
+                limit=_PAGE,
+                offset=offset,
+            )
+    except InvalidInputError as exc:
+        error = exc.message
+    recent = await view.call(
+        view.memory.get_all, filters={"status": list(MEMORY_STATUSES)}, limit=500
+    )
+
+    def link(**changes: Any) -> str:
+        params = {"user": user, "kind": kind, "q": name, "offset": offset}
+        params.update(changes)
+        return "/ui/entities?" + urlencode({k: v for k, v in params.items() if v not in ("", 0)})
+
+    return view.render(
+        "entities.html",
+        page=page,
+        user=user,
+        kind=kind,
+        name=name,
+        error=error,
+        users=_users(view, recent.items),
+        entity_kinds=ENTITY_KINDS,
+        link=link,
+    )
+
+
+async def entity_page(request: Request) -> Response:
+    """One entity: what is known about it now, and every memory that mentions it."""
+    view = await _view(request)
+    entity_id = request.path_params["entity_id"]
+    try:
+        entity = await view.call(view.memory.entities.get, entity_id)
+    except NotFoundError:
+        return view.render("missing.html", code=404, what="entity", id=entity_id)
+    history = await view.call(view.memory.entities.history, entity_id, limit=200)
+    return view.render("entity.html", e=entity, history=history)
 
 
 _ROUTES: list[tuple[str, Callable[..., Any], list[str]]] = [
+    ("/ui/entities", entities_page, ["GET"]),
+    ("/ui/entities/{entity_id}", entity_page, ["GET"]),
     ("/ui/graph", graph_page, ["GET"]),
     ("/ui/graph.json", graph_data, ["GET"]),
     ("/ui/login", login_page, ["GET", "POST"]),

@@ -43,9 +43,11 @@
         dx[l.s] -= x * f; dy[l.s] -= y * f; dx[l.t] += x * f; dy[l.t] += y * f;
       }
       for (let i = 0; i < n; i++) {
-        // Gravity keeps unconnected parts on screen.
-        dx[i] += (width / 2 - nodes[i].x) * 0.02 * k / 10;
-        dy[i] += (height / 2 - nodes[i].y) * 0.02 * k / 10;
+        // Gravity (an attraction to the centre growing with distance, like an edge's) keeps
+        // unconnected entities near the rest instead of pushed to the edges.
+        const gx = width / 2 - nodes[i].x, gy = height / 2 - nodes[i].y;
+        const g = Math.sqrt(gx * gx + gy * gy) / k * 0.6;
+        dx[i] += gx * g; dy[i] += gy * g;
         const d = Math.max(Math.sqrt(dx[i] * dx[i] + dy[i] * dy[i]), 0.01);
         nodes[i].x += (dx[i] / d) * Math.min(d, temp);
         nodes[i].y += (dy[i] / d) * Math.min(d, temp);
@@ -84,9 +86,16 @@
     }
     paint();
 
-    // Pan, zoom and drag.
+    // Pan, zoom and drag; start with the whole graph fitted into view.
     let scale = 1, tx = 0, ty = 0, dragging = null, panning = null;
     const apply = () => view.setAttribute("transform", `translate(${tx},${ty}) scale(${scale})`);
+    const xs = nodes.map((d) => d.x), ys = nodes.map((d) => d.y);
+    const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+    const margin = 60;
+    scale = Math.min(2, (width - 2 * margin) / Math.max(x1 - x0, 1), (height - 2 * margin) / Math.max(y1 - y0, 1));
+    tx = width / 2 - scale * (x0 + x1) / 2;
+    ty = height / 2 - scale * (y0 + y1) / 2;
+    apply();
     const toLocal = (ev) => {
       const r = svg.getBoundingClientRect();
       return {x: ((ev.clientX - r.left) * (width / r.width) - tx) / scale,
@@ -133,9 +142,10 @@
       const ul = document.createElement("ul");
       for (const r of related) {
         const li = document.createElement("li");
-        // Edges read source -> target: "Ana lives in Lisbon".
-        const verb = r.label || "related to";
-        li.textContent = r.out ? `${verb} ${r.other.label}` : `${r.other.label} ${verb}`;
+        // Labelled edges read source -> target ("Ana employer Tidewater"); the others join
+        // entities mentioned in the same messages.
+        if (!r.label) li.textContent = `mentioned with ${r.other.label} (${r.w}×)`;
+        else li.textContent = r.out ? `${r.label}: ${r.other.label}` : `${r.other.label} → ${r.label}`;
         ul.appendChild(li);
       }
       panel.appendChild(ul);
