@@ -219,6 +219,7 @@ def test_streamable_http_with_keys(tmp_path: Path, http_server: Callable[..., Li
     unauthenticated = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
     assert unauthenticated.status_code == 401
     assert unauthenticated.json()["code"] == "unauthenticated"
+    assert unauthenticated.json()["request_id"] == unauthenticated.headers["x-request-id"]
     assert (
         httpx.post(url, json={}, headers={"Authorization": f"Bearer {everyone}"}).status_code == 400
     )

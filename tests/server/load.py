@@ -112,6 +112,7 @@ def run(
             wall = time.monotonic() - started
         finally:
             server.stop()
+            log = server.log()
         with Memory(store, embedder=embedder, tenant="load") as memory:
             stored: set[str] = set()
             offset: int | None = 0
@@ -143,8 +144,9 @@ def run(
             "mean_ms": round(statistics.fmean(values), 1) if values else 0.0,
         }
     ARTIFACTS.mkdir(exist_ok=True)
-    name = f"load-test-{embedder}-{clients}x{round(seconds)}s.json"
-    (ARTIFACTS / name).write_text(json.dumps(report, indent=2) + "\n")
+    name = f"load-test-{embedder}-{clients}x{round(seconds)}s"
+    (ARTIFACTS / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (ARTIFACTS / f"{name}.server.log").write_text(log)
     return report
 
 

@@ -28,7 +28,7 @@ from mnemos.memory import Memory
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
-    from mnemos.mcp_server.tools import Guard
+    from mnemos.server.middleware import RequestContextMiddleware
 
 __all__ = ["Bound", "McpScope", "ScopeResolver", "build_server", "http_app", "require_mcp_extra"]
 
@@ -161,8 +161,9 @@ def build_server(resolver: ScopeResolver) -> MCPServer:
     return tools.build_server(resolver)
 
 
-def http_app(server: MCPServer, resolver: ScopeResolver, *, host: str) -> Guard:
-    """The streamable HTTP ASGI app (at ``/mcp``), refusing unauthenticated requests up front.
+def http_app(server: MCPServer, resolver: ScopeResolver, *, host: str) -> RequestContextMiddleware:
+    """The streamable HTTP ASGI app (at ``/mcp``), refusing unauthenticated requests up front,
+    with request ids and access log lines as in the REST server.
 
     Every tool call is also bound again from its own request headers, so a key revoked
     while a client is connected stops working on its next call.

@@ -20,7 +20,12 @@ from mnemos.errors import AccessDeniedError, MnemosError
 from mnemos.mcp_server import Bound, ScopeResolver
 from mnemos.models import MemoryKind, SearchHit
 from mnemos.server.auth import is_loopback
-from mnemos.server.middleware import error_body, send_json
+from mnemos.server.middleware import (
+    RequestContextMiddleware,
+    current_request_id,
+    error_body,
+    send_json,
+)
 
 __all__ = ["INSTRUCTIONS", "Guard", "build_server", "http_app"]
 
@@ -420,12 +425,13 @@ class Guard:
                 else:
                     self.resolver(headers)
             except MnemosError as exc:
-                await send_json(send, exc.status, error_body(exc, "-"), "-")
+                rid = current_request_id()
+                await send_json(send, exc.status, error_body(exc, rid), rid)
                 return
         await self.app(scope, receive, send)
 
 
-def http_app(server: MCPServer, resolver: ScopeResolver, *, host: str) -> Guard:
+def http_app(server: MCPServer, resolver: ScopeResolver, *, host: str) -> RequestContextMiddleware:
     """See :func:`mnemos.mcp_server.http_app`."""
     app = server.streamable_http_app(stateless_http=True, json_response=True, host=host)
-    return Guard(app, resolver)
+    return RequestContextMiddleware(Guard(app, resolver))

@@ -61,7 +61,6 @@ class ServerState:
 
     memory: Memory
     auth: AuthMode
-    max_body_bytes: int
 
 
 def server_state(request: Request) -> ServerState:

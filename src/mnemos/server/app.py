@@ -124,7 +124,7 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
     )
-    app.state.mnemos = api.ServerState(memory=memory, auth=auth, max_body_bytes=max_body_bytes)
+    app.state.mnemos = api.ServerState(memory=memory, auth=auth)
     handlers: dict[Any, Any] = {
         MnemosError: _mnemos_error,
         RequestValidationError: _validation_error,

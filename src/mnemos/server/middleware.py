@@ -210,8 +210,5 @@ def _header(scope: Scope, name: str) -> str | None:
     wanted = name.encode()
     for key, value in scope.get("headers", []):
         if key.lower() == wanted:
-            try:
-                return bytes(value).decode("latin-1")
-            except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes every byte
-                return None
+            return bytes(value).decode("latin-1")
     return None
