@@ -517,3 +517,15 @@ def test_entities(api: InProcess, root: Memory, ana: dict[str, str], admin: dict
     )
     other = bearer(root.keys.create(tenant="other").token)
     assert api.get("/v1/entities", headers=other).json()["total"] == 0
+
+
+def test_request_bodies_take_json_types_only(api: InProcess, ana: dict[str, str]) -> None:
+    def search(**extra: Any) -> Any:
+        return api.post("/v1/search", json={"query": "x", "user_id": "ana", **extra}, headers=ana)
+
+    for ok in ({"limit": 5}, {"limit": 5.0}, {"config": {"rrf_k": 30.0, "weights": {"bm25": 1}}}):
+        assert search(**ok).status_code == 200, ok
+    for bad in ({"limit": True}, {"limit": "5"}, {"limit": 5.5}, {"config": {"rrf_k": True}},
+                {"config": {"collapse": 1}}, {"config": {"weights": {"bm25": 0}}},
+                {"config": {"weights": {"nope": 1}}}):  # fmt: skip
+        assert_error(search(**bad), 422, "invalid_request")

@@ -93,8 +93,23 @@ When = Annotated[
 ]
 
 
+def _integral(value: object) -> object:
+    # JSON Schema counts 100.0 as an integer; strict validation alone would refuse it.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# An integer as JSON Schema means it: 3 and 3.0, never true or "3".
+JsonInt = Annotated[int, BeforeValidator(_integral)]
+
+
 def _strict_config(value: object) -> object:
-    return SearchConfig.model_validate(value, strict=True) if isinstance(value, dict) else value
+    if not isinstance(value, dict):
+        return value
+    ints = {n for n, f in SearchConfig.model_fields.items() if f.annotation is int}
+    data = {k: _integral(v) if k in ints else v for k, v in value.items()}
+    return SearchConfig.model_validate(data, strict=True)
 
 
 # The library's own model, validated strictly when it arrives as JSON.
@@ -192,7 +207,7 @@ class SearchRequest(_Request):
     user_id: ScopeId
     agent_id: ScopeId | None = None
     session_id: ScopeId | None = None
-    limit: int = Field(default=10, ge=1, le=1000)
+    limit: JsonInt = Field(default=10, ge=1, le=1000)
     filters: dict[str, Any] | None = Field(
         default=None,
         description=(
@@ -201,7 +216,7 @@ class SearchRequest(_Request):
         ),
     )
     at: When | None = Field(default=None, description="Recall what was true at this time.")
-    budget_tokens: int | None = Field(default=None, ge=1, le=10_000_000)
+    budget_tokens: JsonInt | None = Field(default=None, ge=1, le=10_000_000)
     recipe: Literal["hybrid", "lexical", "semantic"] | None = Field(
         default=None, description="A named retrieval recipe (default: hybrid)."
     )
@@ -217,7 +232,7 @@ class ContextRequest(_Request):
     user_id: ScopeId
     agent_id: ScopeId | None = None
     session_id: ScopeId | None = None
-    budget_tokens: int = Field(default=1000, ge=50, le=1_000_000)
+    budget_tokens: JsonInt = Field(default=1000, ge=50, le=1_000_000)
     at: When | None = None
 
 
