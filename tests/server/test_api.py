@@ -527,5 +527,6 @@ def test_request_bodies_take_json_types_only(api: InProcess, ana: dict[str, str]
         assert search(**ok).status_code == 200, ok
     for bad in ({"limit": True}, {"limit": "5"}, {"limit": 5.5}, {"config": {"rrf_k": True}},
                 {"config": {"collapse": 1}}, {"config": {"weights": {"bm25": 0}}},
-                {"config": {"weights": {"nope": 1}}}):  # fmt: skip
+                {"config": {"weights": {"nope": 1}}},
+                {"config": {"fields": {"body": 1.1e308}}}):  # fmt: skip
         assert_error(search(**bad), 422, "invalid_request")
