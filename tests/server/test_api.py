@@ -523,10 +523,20 @@ def test_request_bodies_take_json_types_only(api: InProcess, ana: dict[str, str]
     def search(**extra: Any) -> Any:
         return api.post("/v1/search", json={"query": "x", "user_id": "ana", **extra}, headers=ana)
 
-    for ok in ({"limit": 5}, {"limit": 5.0}, {"config": {"rrf_k": 30.0, "weights": {"bm25": 1}}}):
+    for ok in ({"limit": 5}, {"limit": 5.0}, {"config": {"rrf_k": 30.0, "weights": {"bm25": 1}}},
+               {"config": {"weights": {"graph": 5e-324}}}, {"budget_tokens": 1}):  # fmt: skip
         assert search(**ok).status_code == 200, ok
     for bad in ({"limit": True}, {"limit": "5"}, {"limit": 5.5}, {"config": {"rrf_k": True}},
                 {"config": {"collapse": 1}}, {"config": {"weights": {"bm25": 0}}},
                 {"config": {"weights": {"nope": 1}}},
-                {"config": {"fields": {"body": 1.1e308}}}):  # fmt: skip
+                {"config": {"fields": {"body": 1.1e308}}}, {"budget_tokens": 0}):  # fmt: skip
         assert_error(search(**bad), 422, "invalid_request")
+
+
+def test_a_validation_error_names_the_field_that_failed(
+    api: InProcess, ana: dict[str, str]
+) -> None:
+    body = {"user_id": "ana", "messages": ["fine", {"content": "x", "at": "2023-02-29"}]}
+    error = assert_error(api.post("/v1/memories", json=body, headers=ana), 422, "invalid_request")
+    assert error["message"].startswith("body.messages.1.at: ")
+    assert all("MessageIn" not in e["loc"] for e in error["details"]["errors"])

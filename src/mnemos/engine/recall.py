@@ -233,7 +233,8 @@ def assemble(
     if not fused:
         return []
     raw = {c: dict(hits) for c, hits in rankings.items()}
-    top = max_rrf(list(rankings), k=cfg.rrf_k, weights=cfg.weights)
+    # A weight as small as 5e-324 is positive but underflows the bound to 0.
+    top = max_rrf(list(rankings), k=cfg.rrf_k, weights=cfg.weights) or 1.0
     hits: list[SearchHit] = []
     used_tokens = 0
     groups: dict[str, int] = {}

@@ -55,17 +55,29 @@ async def _mnemos_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _clean_loc(loc: Any) -> list[str]:
+    # Pydantic names the branches of a union in the location ("constrained-str",
+    # "list[union[...]]", "MessageIn"); a client needs only the path through its JSON.
+    return [
+        str(part)
+        for part in loc
+        if not isinstance(part, str)
+        or not ("[" in part or part.startswith("constrained-") or part[:1].isupper())
+    ]
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
         {
-            "loc": [str(part) for part in err.get("loc", ())],
+            "loc": _clean_loc(err.get("loc", ())),
             "message": str(err.get("msg", "")),
             "type": str(err.get("type", "")),
         }
         for err in exc.errors()
     ]
-    first = errors[0] if errors else {"loc": [], "message": "invalid request"}
+    # The deepest error says most: for a union it is the branch that came closest.
+    first = max(errors, key=lambda e: len(e["loc"]), default={"loc": [], "message": "invalid"})
     where = ".".join(first["loc"]) or "request"
     body = shaped(
         "invalid_request", f"{where}: {first['message']}", {"errors": errors}, _request_id(request)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -100,16 +100,24 @@ def _integral(value: object) -> object:
     return value
 
 
-# An integer as JSON Schema means it: 3 and 3.0, never true or "3".
-JsonInt = Annotated[int, BeforeValidator(_integral)]
+def _integral_fields(model: type[BaseModel], data: object) -> object:
+    """``data`` with integral floats made ints in the model's integer fields: an integer as
+    JSON Schema means it (3 and 3.0), while strict validation still refuses true and "3"."""
+    if not isinstance(data, dict):
+        return data
+    ints = {
+        name
+        for name, f in model.model_fields.items()
+        if f.annotation is int
+        or (int in get_args(f.annotation) and len(get_args(f.annotation)) == 2)
+    }
+    return {k: _integral(v) if k in ints else v for k, v in data.items()}
 
 
 def _strict_config(value: object) -> object:
     if not isinstance(value, dict):
         return value
-    ints = {n for n, f in SearchConfig.model_fields.items() if f.annotation is int}
-    data = {k: _integral(v) if k in ints else v for k, v in value.items()}
-    return SearchConfig.model_validate(data, strict=True)
+    return SearchConfig.model_validate(_integral_fields(SearchConfig, value), strict=True)
 
 
 # The library's own model, validated strictly when it arrives as JSON.
@@ -119,6 +127,11 @@ StrictSearchConfig = Annotated[SearchConfig, BeforeValidator(_strict_config)]
 class _Request(BaseModel):
     # Strict: JSON's types are the schema's types (no `true` for 1, no "5" for 5).
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _integral_floats(cls, data: object) -> object:
+        return _integral_fields(cls, data)
 
 
 class MessageIn(_Request):
@@ -207,7 +220,7 @@ class SearchRequest(_Request):
     user_id: ScopeId
     agent_id: ScopeId | None = None
     session_id: ScopeId | None = None
-    limit: JsonInt = Field(default=10, ge=1, le=1000)
+    limit: int = Field(default=10, ge=1, le=1000)
     filters: dict[str, Any] | None = Field(
         default=None,
         description=(
@@ -216,7 +229,7 @@ class SearchRequest(_Request):
         ),
     )
     at: When | None = Field(default=None, description="Recall what was true at this time.")
-    budget_tokens: JsonInt | None = Field(default=None, ge=1, le=10_000_000)
+    budget_tokens: int | None = Field(default=None, ge=1, le=10_000_000)
     recipe: Literal["hybrid", "lexical", "semantic"] | None = Field(
         default=None, description="A named retrieval recipe (default: hybrid)."
     )
@@ -232,7 +245,7 @@ class ContextRequest(_Request):
     user_id: ScopeId
     agent_id: ScopeId | None = None
     session_id: ScopeId | None = None
-    budget_tokens: JsonInt = Field(default=1000, ge=50, le=1_000_000)
+    budget_tokens: int = Field(default=1000, ge=50, le=1_000_000)
     at: When | None = None
 
 
