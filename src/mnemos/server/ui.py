@@ -191,11 +191,24 @@ def _int(value: str | None, default: int) -> int:
         return default
 
 
-def _users(view: _View, memories: list[MemoryRecord]) -> list[str]:
-    """User scopes to offer in filters: the key's own, else those seen in recent memories."""
+async def _user_choices(view: _View) -> list[str]:
+    """User scopes to offer in filters: the key's own, else those of the latest memories."""
     if view.who.user_ids is not None:
         return sorted(view.who.user_ids)
-    return sorted({m.user_id for m in memories})
+    recent = await view.call(
+        view.memory.get_all, filters={"status": list(MEMORY_STATUSES)}, limit=500
+    )
+    return sorted({m.user_id for m in recent.items})
+
+
+def _linker(path: str, current: dict[str, Any]) -> Callable[..., str]:
+    """``link(offset=50)``: this page's URL with some parameters changed (empty ones left out)."""
+
+    def link(**changes: Any) -> str:
+        params = {**current, **changes}
+        return f"{path}?" + urlencode({k: v for k, v in params.items() if v not in ("", 0, None)})
+
+    return link
 
 
 def word_diff(before: str, after: str) -> Markup:
@@ -391,16 +404,8 @@ async def memories_page(request: Request) -> Response:
             )
     except InvalidInputError as exc:
         error = exc.message
-    recent = await view.call(
-        view.memory.get_all, filters={"status": list(MEMORY_STATUSES)}, limit=500
-    )
-
-    def link(**changes: Any) -> str:
-        params = {"q": query, "user": user or "", "kind": kind, "status": status,
-                  "from": since, "to": until, "offset": offset}  # fmt: skip
-        params.update(changes)
-        return "/ui/memories?" + urlencode({k: v for k, v in params.items() if v not in ("", 0)})
-
+    link = _linker("/ui/memories", {"q": query, "user": user, "kind": kind, "status": status,
+                                    "from": since, "to": until, "offset": offset})  # fmt: skip
     return view.render(
         "memories.html",
         query=query,
@@ -412,7 +417,7 @@ async def memories_page(request: Request) -> Response:
         hits=hits,
         page=page,
         error=error,
-        users=_users(view, recent.items),
+        users=await _user_choices(view),
         link=link,
     )
 
@@ -536,10 +541,7 @@ async def timeline_page(request: Request) -> Response:
     """A user's episodes day by day, each with the memories derived from it."""
     view = await _view(request)
     q = request.query_params
-    recent = await view.call(
-        view.memory.get_all, filters={"status": list(MEMORY_STATUSES)}, limit=500
-    )
-    users = _users(view, recent.items)
+    users = await _user_choices(view)
     user = (q.get("user") or "").strip() or view.who.single_user or (users[0] if users else "")
     session = (q.get("session") or "").strip()
     offset = _int(q.get("offset"), 0)
@@ -579,11 +581,6 @@ async def timeline_page(request: Request) -> Response:
                 grouped[_when(e.occurred_at, "%A %d %B %Y")].append(e)
             days = list(grouped.items())
 
-    def link(**changes: Any) -> str:
-        params = {"user": user, "session": session, "offset": offset}
-        params.update(changes)
-        return "/ui/timeline?" + urlencode({k: v for k, v in params.items() if v not in ("", 0)})
-
     return view.render(
         "timeline.html",
         users=users,
@@ -593,20 +590,17 @@ async def timeline_page(request: Request) -> Response:
         page=page,
         derived=derived,
         error=error,
-        link=link,
+        link=_linker("/ui/timeline", {"user": user, "session": session, "offset": offset}),
     )
 
 
 async def graph_page(request: Request) -> Response:
     """The entity graph of a user (or of every user the key reaches)."""
     view = await _view(request)
-    recent = await view.call(
-        view.memory.get_all, filters={"status": list(MEMORY_STATUSES)}, limit=500
-    )
     user = (request.query_params.get("user") or "").strip() or view.who.single_user or ""
     src = "/ui/graph.json" + (f"?{urlencode({'user': user})}" if user else "")
     return view.render(
-        "graph.html", users=_users(view, recent.items), user=user, src=src, limit=_GRAPH_NODES
+        "graph.html", users=await _user_choices(view), user=user, src=src, limit=_GRAPH_NODES
     )
 
 
@@ -642,15 +636,6 @@ async def entities_page(request: Request) -> Response:
             )
     except InvalidInputError as exc:
         error = exc.message
-    recent = await view.call(
-        view.memory.get_all, filters={"status": list(MEMORY_STATUSES)}, limit=500
-    )
-
-    def link(**changes: Any) -> str:
-        params = {"user": user, "kind": kind, "q": name, "offset": offset}
-        params.update(changes)
-        return "/ui/entities?" + urlencode({k: v for k, v in params.items() if v not in ("", 0)})
-
     return view.render(
         "entities.html",
         page=page,
@@ -658,9 +643,9 @@ async def entities_page(request: Request) -> Response:
         kind=kind,
         name=name,
         error=error,
-        users=_users(view, recent.items),
+        users=await _user_choices(view),
         entity_kinds=ENTITY_KINDS,
-        link=link,
+        link=_linker("/ui/entities", {"user": user, "kind": kind, "q": name, "offset": offset}),
     )
 
 
