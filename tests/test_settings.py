@@ -11,7 +11,7 @@ from mnemos import ConfigurationError, Memory, Settings
 
 def test_defaults_are_local(tmp_path: Path) -> None:
     settings = Settings.load()
-    assert settings.embedder == "minilm"
+    assert settings.embedder == "minilm-static"
     assert settings.tenant == "default"
     assert settings.store_path == tmp_path / "data" / "mnemos.db"
 

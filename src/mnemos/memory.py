@@ -115,7 +115,8 @@ class Memory:
 
     Args:
         path: The store file (default: ``mnemos.db`` under the user's data directory).
-        embedder: A registered embedder name (default ``"minilm"``) or an Embedder object.
+        embedder: A registered embedder name (default ``"minilm-static"``) or an Embedder
+            object.
         tenant: The tenant every operation is bound to (default ``"default"``).
         user_ids: If given, the only user scopes this Memory may read or write.
         settings: A complete Settings object; other keyword settings override it.

@@ -79,8 +79,11 @@ class Settings(BaseSettings):
         description="Directory for the default store and caches.",
     )
     embedder: str = Field(
-        default="minilm",
-        description="Registered embedder name: 'minilm' (default, local), or 'hash' (tests).",
+        default="minilm-static",
+        description=(
+            "Registered embedder name: 'minilm-static' (default: distilled locally from the "
+            "bundled all-MiniLM-L6-v2), 'minilm' (the transformer), or 'hash' (tests)."
+        ),
     )
     tenant: str = Field(default="default", description="Tenant every operation is bound to.")
     embed_batch_size: int = Field(default=64, ge=1, le=4096, description="Texts per encode.")

@@ -15,7 +15,9 @@ from mnemos.errors import AccessDeniedError, ConflictError, EmbedderMismatchErro
 from mnemos.models import Episode, HistoryEvent, MemoryRecord
 from mnemos.storage.base import (
     Access,
+    ClaimRow,
     Condition,
+    EntityWrite,
     IndexText,
     MemoryQuery,
     MemoryWrite,
@@ -327,3 +329,172 @@ def test_stats_count_the_scope(store: Store) -> None:
     assert (stats.episodes, stats.memories, stats.users) == (2, 2, 2)
     assert stats.memories_by_kind == {"note": 1, "fact": 1}
     assert store.stats(ACCESS, ScopeFilter(user_id="u2")).memories == 1
+
+
+def _rich(
+    record: MemoryRecord,
+    *,
+    claims: tuple[ClaimRow, ...] = (),
+    entities: tuple[str, ...] = (),
+    time: tuple[datetime, datetime] | None = None,
+) -> tuple[MemoryWrite, dict]:
+    vector = vec(1.0)
+    h = content_hash(record.text)
+    write = MemoryWrite(
+        record, IndexText(body=analyze(record.text)), h, norm_hash=content_hash(record.text.lower()),
+        claims=claims, entity_keys=entities, time_start=time[0] if time else None,
+        time_end=time[1] if time else None,
+    )  # fmt: skip
+    return write, {h: vector}
+
+
+def test_entities_claims_and_links(store: Store) -> None:
+    ep = episode(text="Ana lives in Porto")
+    rec = memory(ep, kind="profile")
+    claim = ClaimRow("ana|residence", "Porto", "porto", True, True)
+    write, vs = _rich(rec, claims=(claim,), entities=("ana", "porto"))
+    with store.transaction() as tx:
+        tx.insert_episodes([ep])
+        tx.upsert_entities(
+            ACCESS,
+            "u1",
+            [EntityWrite("ana", "Ana", "person", T0), EntityWrite("porto", "Porto", "place", T0)],
+        )
+        tx.upsert_entities(ACCESS, "u1", [EntityWrite("ana", "Annie", "person", T0)])
+        tx.put_vectors(vs)
+        tx.insert_memories([write])
+        assert [(m.id, c) for m, c in tx.claims_for_slots(ACCESS, "u1", ["ana|residence"])] == [
+            (rec.id, claim)
+        ]
+        assert (
+            tx.find_by_norm(ACCESS, "u1", [write.norm_hash or ""])[write.norm_hash or ""].id
+            == rec.id
+        )
+    [ana] = store.find_entities(ACCESS, "u1", ["annie"])
+    assert (ana.name, ana.kind, ana.aliases, ana.mentions) == ("Ana", "person", ["Annie"], 2)
+    assert ana.attributes == {"residence": ["Porto"]}
+    assert store.get_entity(ACCESS, ana.id) == ana
+    assert store.get_entity(Access("t2"), ana.id) is None
+    _page, total = store.list_entities(
+        ACCESS, ScopeFilter(user_id="u1"), kind=None, text=None, offset=0, limit=10
+    )
+    assert total == 2
+    assert [
+        e.key
+        for e in store.list_entities(
+            ACCESS, ScopeFilter(), kind="place", text=None, offset=0, limit=10
+        )[0]
+    ] == ["porto"]
+    assert [e.key for e in store.memory_entities(ACCESS, [rec.id])[rec.id]] == ["ana", "porto"]
+    assert [m.id for m in store.entity_memories(ACCESS, ana.id, ("active",), 10)] == [rec.id]
+    graph = store.entity_graph(ACCESS, q())
+    assert sorted(graph.entity_ids) == sorted(
+        [ana.id, store.find_entities(ACCESS, "u1", ["porto"])[0].id]
+    )
+    assert len(graph.edge_memory) == 2
+
+
+def test_state_updates_and_merges(store: Store) -> None:
+    ep, ep2 = episode(text="first"), episode(text="second")
+    rec = memory(ep)
+    put(store, (ep, rec, None))
+    ended = rec.model_copy(
+        update={"status": "superseded", "valid_to": T0 + timedelta(days=1), "version": 2}
+    )
+    with store.transaction() as tx:
+        tx.insert_episodes([ep2])
+        tx.update_state(ACCESS, ended)
+        tx.add_evidence(ACCESS, rec.id, [ep2.id])
+        assert [m.id for m in tx.memories_of_episodes(ACCESS, [ep.id])] == [rec.id]
+        assert tx.recent_memories(ACCESS, "u1", speaker=None, limit=5) == []
+    got = store.get_memories(ACCESS, [rec.id])[0]
+    assert (got.status, got.version, got.valid_to, got.episode_ids) == (
+        "superseded",
+        2,
+        ended.valid_to,
+        [ep.id, ep2.id],
+    )
+    assert store.vector_search(ACCESS, q(), vec(1.0), 5) == []
+
+
+def test_time_search_overlaps_the_window(store: Store) -> None:
+    eps = [episode(text=f"event {i}") for i in range(3)]
+    spans = [
+        (T0, T0 + timedelta(days=1)),
+        (T0 + timedelta(days=40), T0 + timedelta(days=41)),
+        (T0, T0 + timedelta(days=365)),
+    ]
+    recs = [memory(e) for e in eps]
+    with store.transaction() as tx:
+        tx.insert_episodes(eps)
+        for r, span in zip(recs, spans, strict=True):
+            w, vs = _rich(r, time=span)
+            tx.put_vectors(vs)
+            tx.insert_memories([w])
+    hits = store.time_search(ACCESS, q(), T0, T0 + timedelta(days=2), 10)
+    assert [h[0] for h in hits] == [recs[0].id, recs[2].id]
+    assert hits[0][1] == pytest.approx(1.0)
+    assert hits[1][1] == pytest.approx(2 / 365)
+
+
+def test_neighbors_notes_and_recent_episodes(store: Store) -> None:
+    eps = [
+        episode(text=f"turn {i}", session_id="s1", at=T0 + timedelta(minutes=i)) for i in range(5)
+    ]
+    other = episode(text="other session", session_id="s2", at=T0)
+    recs = [memory(e) for e in eps]
+    with store.transaction() as tx:
+        tx.insert_episodes([*eps, other])
+        for r in recs:
+            w, vs = write(r)
+            tx.put_vectors(vs)
+            tx.insert_memories([w])
+    around = store.neighbors(ACCESS, [eps[2].id], 2, 1)
+    assert [e.text for e in around[eps[2].id]] == ["turn 0", "turn 1", "turn 3"]
+    assert [e.text for e in store.neighbors(ACCESS, [eps[0].id], 1, 1)[eps[0].id]] == ["turn 1"]
+    assert store.neighbors(Access("t2"), [eps[2].id], 1, 1) == {eps[2].id: []}
+    notes = store.episode_notes(ACCESS, [eps[1].id, other.id], ("active",))
+    assert list(notes) == [eps[1].id]
+    recent = store.recent_episodes(ACCESS, ScopeFilter(user_id="u1", session_id="s1"), 2)
+    assert [e.text for e in recent] == ["turn 3", "turn 4"]
+
+
+def test_vector_search_many_matches_single_searches(store: Store) -> None:
+    eps = [episode(text=f"v{i}") for i in range(3)]
+    put(store, *[(e, memory(e), vec(1, i)) for i, e in enumerate(eps)])
+    queries = np.stack([vec(1, 0), vec(0, 1)])
+    many = store.vector_search_many(ACCESS, q(), queries, 2)
+    assert many == [
+        store.vector_search(ACCESS, q(), queries[0], 2),
+        store.vector_search(ACCESS, q(), queries[1], 2),
+    ]
+
+
+def test_speaker_filter(store: Store) -> None:
+    a, b = episode(text="tea in the morning"), episode(text="tea at night")
+    ra, rb = memory(a, attributes={"speaker": "Ana"}), memory(b, attributes={"speaker": "Bo"})
+    put(store, (a, ra, None), (b, rb, None))
+    assert [h[0] for h in store.lexical_search(ACCESS, q(speakers=("Bo",)), ["tea"], 5)] == [rb.id]
+
+
+def test_entity_graph_stays_in_the_neighbourhood_of_its_seeds(store: Store) -> None:
+    eps = [episode(text=f"m{i}") for i in range(4)]
+    recs = [memory(e) for e in eps]
+    links = [("hub", "clara"), ("hub", "sintra"), ("hub", "other"), ("clara", "piano")]
+    with store.transaction() as tx:
+        tx.insert_episodes(eps)
+        tx.upsert_entities(
+            ACCESS,
+            "u1",
+            [EntityWrite(k, k, "thing", T0) for k in ("hub", "clara", "sintra", "other", "piano")],
+        )
+        for r, keys in zip(recs, links, strict=True):
+            w, vs = _rich(r, entities=keys)
+            tx.put_vectors(vs)
+            tx.insert_memories([w])
+    ids = {e.key: e.id for e in store.find_entities(ACCESS, "u1", ["hub", "clara", "piano"])}
+    whole = store.entity_graph(ACCESS, q())
+    assert len(whole.edge_memory) == 8
+    near = store.entity_graph(ACCESS, q(), [ids["piano"]], hops=2)
+    reached = {str(near.memory_ids[m]) for m in near.edge_memory}
+    assert reached == {recs[3].id, recs[0].id}

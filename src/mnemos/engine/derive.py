@@ -148,10 +148,6 @@ def _informative(sentence: str) -> bool:
     return sum(1 for w in words if w not in _CHATTER) >= 3
 
 
-def _time_label(span: TimeSpan) -> str:
-    return span.label()
-
-
 class StatementDeriver:
     """The default zero-LLM deriver: a note per message plus atomic statements.
 
@@ -166,7 +162,7 @@ class StatementDeriver:
     def derive(
         self, episodes: Sequence[Episode], context: DeriveContext | None = None
     ) -> list[Candidate]:
-        """A note per episode, then a statement per informative sentence."""
+        """A note per episode, then a statement per sentence that carries structure."""
         ctx = context or DeriveContext()
         history = list(ctx.previous)
         people = set(ctx.people)
@@ -176,38 +172,35 @@ class StatementDeriver:
             addressee = next(
                 (e.name for e in reversed(history) if e.name and e.name != speaker), None
             )
-            if speaker:
-                people.add(speaker.lower())
-            if addressee:
-                people.add(addressee.lower())
+            for name in (speaker, addressee):
+                if name:
+                    people.add(name.lower())
             note = _note(ep)
-            note_mentions: dict[str, Mention] = {}
-            note_times: list[TimeSpan] = []
+            mentions: dict[str, Mention] = {}
+            times: list[TimeSpan] = []
+            statements: list[Candidate] = []
             for start, end in split_sentences(ep.text)[: self.max_sentences]:
-                sentence = ep.text[start:end]
-                stmt = self._statement(ep, sentence, speaker, addressee, people)
+                stmt = self._statement(ep, ep.text[start:end], speaker, addressee, people)
                 if stmt is None:
                     continue
                 for m in stmt.mentions:
-                    note_mentions.setdefault(m.key, m)
+                    mentions.setdefault(m.key, m)
                 if stmt.time is not None:
-                    note_times.append(stmt.time)
-                out.append(stmt)
-            if not note_mentions:
-                for m in extract_mentions(ep.text, people):
-                    note_mentions.setdefault(m.key, m)
+                    times.append(stmt.time)
+                if _structured(stmt):
+                    stmt.text = _finish_text(stmt, speaker, addressee)
+                    statements.append(stmt)
             if speaker:
-                note_mentions.setdefault(
-                    entity_key(speaker, singular=False),
-                    Mention(speaker, entity_key(speaker, singular=False), "person"),
-                )
-            note.mentions = list(note_mentions.values())
+                key = entity_key(speaker, singular=False)
+                mentions.setdefault(key, Mention(speaker, key, "person"))
+            note.mentions = list(mentions.values())
             note.attributes["entities"] = [m.key for m in note.mentions]
-            if note_times:
-                note.time = note_times[0]
-                note.attributes["time"] = _time_attr(note_times[0])
-                note.attributes["keys"] = list(dict.fromkeys(_time_label(t) for t in note_times))
-            out.insert(len(out) - sum(1 for c in out if c.episode_ids == [ep.id]), note)
+            if times:
+                note.time = times[0]
+                note.attributes["time"] = _time_attr(times[0])
+                note.attributes["keys"] = list(dict.fromkeys(t.label() for t in times))
+            out.append(note)
+            out.extend(statements)
             history.append(ep)
         return out
 
@@ -219,55 +212,38 @@ class StatementDeriver:
         addressee: str | None,
         people: set[str],
     ) -> Candidate | None:
+        """What one sentence says; its text is finished only if it becomes a memory."""
         photo = _PHOTO.match(sentence.strip())
+        claims: list[Claim] = []
+        correction = None
+        kind: MemoryKind
         if photo:
             caption = photo.group(1).strip()
             if not caption:
                 return None
-            said = f"{speaker or ep.role} shared a photo: {caption}"
-            text = said
-            kind: MemoryKind = "event"
-            claims: list[Claim] = []
-            correction = None
+            kind = "event"
+            text = f"{speaker or ep.role} shared a photo: {caption}"
         else:
-            if is_question(sentence) or not _informative(sentence):
+            if is_question(sentence):
                 return None
             kind, claims, correction = analyse_sentence(sentence)
-            text = rewrite_person(sentence, speaker, addressee) if speaker else sentence
+            if not claims and correction is None and not _informative(sentence):
+                return None
+            text = sentence
         times = [t for t in find_times(sentence, ep.occurred_at) if t.granularity != "fuzzy"]
         time = times[0] if times else None
-        if time is not None:
-            text = f"{text.rstrip()} [{_time_label(time)}]"
         mentions = extract_mentions(sentence, people)
         subject = entity_key(speaker, singular=False) if speaker else ep.role
         if speaker and _FIRST_PERSON.search(sentence) and subject not in {m.key for m in mentions}:
             mentions.insert(0, Mention(speaker, subject, "person"))
         attributes: dict[str, Any] = {"role": ep.role, "said": sentence}
+        if photo:
+            attributes["photo"] = True
         if speaker:
             attributes["speaker"] = speaker
         if time is not None:
             attributes["time"] = _time_attr(time)
-            attributes["keys"] = [_time_label(t) for t in times]
-        if claims:
-            claims = [
-                Claim(
-                    c.attribute,
-                    rewrite_person(c.value, speaker, addressee) if speaker else c.value,
-                    c.single,
-                    c.positive,
-                )
-                for c in claims
-            ]
-            attributes["claims"] = [
-                {
-                    "subject": subject,
-                    "attribute": c.attribute,
-                    "value": c.value,
-                    "single": c.single,
-                    "positive": c.positive,
-                }
-                for c in claims
-            ]
+            attributes["keys"] = [t.label() for t in times]
         if correction is not None:
             attributes["correction"] = {"wrong": correction.wrong, "right": correction.right}
         attributes["entities"] = [m.key for m in mentions]
@@ -286,6 +262,50 @@ class StatementDeriver:
             mentions=mentions,
             time=time,
         )
+
+
+def _structured(stmt: Candidate) -> bool:
+    """Whether a sentence says more as its own memory than inside its message's note: a
+    claim, a resolved time, a correction, a preference, plan or profile fact, a photo."""
+    return bool(
+        stmt.claims
+        or stmt.time is not None
+        or stmt.correction is not None
+        or stmt.kind in ("preference", "plan", "profile")
+        or stmt.attributes.get("photo")
+    )
+
+
+def _finish_text(stmt: Candidate, speaker: str | None, addressee: str | None) -> str:
+    """The statement as a reader sees it: people named, the resolved date appended; its
+    claims get their values rewritten the same way."""
+    if stmt.attributes.get("photo"):
+        text = stmt.text
+    else:
+        text = rewrite_person(stmt.text, speaker, addressee) if speaker else stmt.text
+    if stmt.claims:
+        stmt.claims = [
+            Claim(
+                c.attribute,
+                rewrite_person(c.value, speaker, addressee) if speaker else c.value,
+                c.single,
+                c.positive,
+            )
+            for c in stmt.claims
+        ]
+        stmt.attributes["claims"] = [
+            {
+                "subject": stmt.subject,
+                "attribute": c.attribute,
+                "value": c.value,
+                "single": c.single,
+                "positive": c.positive,
+            }
+            for c in stmt.claims
+        ]
+    if stmt.time is not None:
+        text = f"{text.rstrip()} [{stmt.time.label()}]"
+    return text
 
 
 def _time_attr(span: TimeSpan) -> dict[str, str]:

@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from mnemos._time import now, parse_when
@@ -149,6 +149,10 @@ class Engine:
         writes = []
         for record, h in zip(records, hashes, strict=True):
             start, end = _time_bounds(record)
+            if start is None and record.occurred_at is not None:
+                # Without a time of its own, a memory is about the day it was said.
+                day = record.occurred_at.replace(hour=0, minute=0, second=0, microsecond=0)
+                start, end = day, day + timedelta(days=1)
             before = (previous or {}).get(record.episode_ids[0]) if record.episode_ids else None
             writes.append(
                 MemoryWrite(
@@ -317,21 +321,49 @@ class Engine:
         with self.store.transaction() as tx:
             tx.put_vectors(vectors)
             tx.replace_memory(self.access, write)
-            tx.add_history(
-                [
-                    HistoryEvent(
-                        id=new_id(),
-                        memory_id=current.id,
-                        event="UPDATE",
-                        version=updated.version,
-                        at=stamp,
-                        actor="update",
-                        reason=why,
-                        before=snapshot(current),
-                        after=snapshot(updated),
+            events = [
+                HistoryEvent(
+                    id=new_id(),
+                    memory_id=current.id,
+                    event="UPDATE",
+                    version=updated.version,
+                    at=stamp,
+                    actor="update",
+                    reason=why,
+                    before=snapshot(current),
+                    after=snapshot(updated),
+                )
+            ]
+            if current.kind == "note" and new_text != current.text and current.episode_ids:
+                # Statements derived from the message now contradict its edited note.
+                for stale in tx.memories_of_episodes(self.access, current.episode_ids[:1]):
+                    if stale.kind == "note" or stale.status != "active":
+                        continue
+                    ended = stale.model_copy(
+                        update={
+                            "status": "superseded",
+                            "valid_to": stamp,
+                            "superseded_by": current.id,
+                            "expired_at": stamp,
+                            "version": stale.version + 1,
+                            "updated_at": stamp,
+                        }
                     )
-                ]
-            )
+                    tx.update_state(self.access, ended)
+                    events.append(
+                        HistoryEvent(
+                            id=new_id(),
+                            memory_id=stale.id,
+                            event="SUPERSEDE",
+                            version=ended.version,
+                            at=stamp,
+                            actor="update",
+                            reason="the note it was derived from was edited",
+                            before=snapshot(stale),
+                            after=snapshot(ended),
+                        )
+                    )
+            tx.add_history(events)
         return updated
 
     def _previous_texts(self, records: Sequence[MemoryRecord]) -> dict[str, str]:
@@ -605,12 +637,21 @@ class Engine:
         )
         analysis = analyse_query(self.store, self.access, scope.user_id, text, when or now())
         vector = self.embeddings.query_vector(text) if "vector" in cfg.active_channels() else None
+        anchors: dict[str, tuple[str | None, str, str | None]] = {}
         rankings = run_channels(
-            self.store, self.access, mq, analysis, vector, cfg, max(cfg.candidates, limit)
+            self.store, self.access, mq, analysis, vector, cfg, max(cfg.candidates, limit), anchors
         )
         names = {t for n in analysis.entity_names for t in analyze(n)}
         hits = assemble(
-            self.store, self.access, mq, rankings, cfg, limit, budget, set(analysis.terms) - names
+            self.store,
+            self.access,
+            mq,
+            rankings,
+            cfg,
+            limit,
+            budget,
+            set(analysis.terms) - names,
+            anchors,
         )
         return SearchResult(
             query=text,
@@ -681,33 +722,54 @@ class Engine:
         budget_tokens: Any = 1000,
         at: Any = None,
         limit: Any = 20,
+        recent: Any = 3,
     ) -> Context:
-        """A prompt block of the memories most relevant to ``query``, within a budget."""
+        """A prompt block for ``query`` within a token budget: what is currently known about
+        the people it names, the most relevant memories with their dates, and the last
+        turns of the session (when one is given)."""
         budget = check_limit(budget_tokens, field="budget_tokens", low=50, high=1_000_000)
-        header = "Relevant memories (most relevant first; date = when it happened):"
-        room = budget - count_tokens(header)
-        lines: list[str] = []
-        used: list[SearchHit] = []
+        recent = check_limit(recent, field="recent", low=0, high=50)
+        text_query = check_text(query, field="query", max_chars=MAX_QUERY_CHARS)
+        scope = self._scope(user_id, agent_id, session_id, user_required=True)
+        assert scope.user_id is not None
+        when = None if at is None else parse_when(at, field="at")
+        analysis = analyse_query(self.store, self.access, scope.user_id, text_query, when or now())
+        people = self.store.find_entities(
+            self.access, scope.user_id, [p.lower() for p in analysis.people]
+        )
+        profile = [
+            f"- {p.name}: "
+            + "; ".join(f"{a}: {', '.join(v)}" for a, v in sorted(p.attributes.items()))
+            for p in people
+            if p.attributes
+        ]
+        latest = (
+            self.store.recent_episodes(self.access, scope, recent)
+            if scope.session_id is not None and recent
+            else []
+        )
+        conversation = [f"- {e.name or e.role}: {' '.join(e.text.split())}" for e in latest]
+        room = budget
+        blocks: list[list[str]] = []
+        for title, lines in (("Known now:", profile), ("Recent conversation:", conversation)):
+            kept = _fit(title, lines, room)
+            room -= count_tokens("\n".join(kept))
+            blocks.append(kept)
+        title = "Relevant memories (most relevant first; [date] = when it was said):"
         result = self.search(
-            query,
-            user_id=user_id,
-            agent_id=agent_id,
-            session_id=session_id,
+            text_query,
+            user_id=scope.user_id,
+            agent_id=scope.agent_id,
             limit=limit,
             at=at,
-            budget_tokens=room,
+            budget_tokens=max(room, 1),
         )
-        for hit in result.hits:
-            line = _context_line(hit)
-            cost = count_tokens(line)
-            if cost > room:
-                continue
-            room -= cost
-            lines.append(line)
-            used.append(hit)
-        text = "\n".join([header, *lines]) if lines else "No relevant memories."
+        rendered = {hit.id: _context_line(hit) for hit in result.hits}
+        memories = _fit(title, list(rendered.values()), room)
+        used = [hit for hit in result.hits if rendered[hit.id] in memories]
+        text = "\n".join([*blocks[0], *memories, *blocks[1]]) or "No relevant memories."
         return Context(
-            query=result.query,
+            query=text_query,
             text=text,
             hits=used,
             tokens=count_tokens(text),
@@ -715,8 +777,23 @@ class Engine:
         )
 
 
+def _fit(title: str, lines: list[str], room: int) -> list[str]:
+    """The title and as many lines, in order, as fit in ``room`` tokens (nothing if none)."""
+    kept: list[str] = []
+    cost = count_tokens(title)
+    for line in lines:
+        if cost + count_tokens(line) <= room:
+            kept.append(line)
+            cost += count_tokens(line)
+    return [title, *kept] if kept else []
+
+
 def _context_line(hit: SearchHit) -> str:
     when = hit.occurred_at.strftime("%Y-%m-%d") if hit.occurred_at else "undated"
     speakers = sorted({e.name or e.role for e in hit.evidence})
     who = f"{', '.join(speakers)}: " if speakers else ""
-    return f"- [{when}] {who}{' '.join(hit.text.split())}"
+    time = hit.attributes.get("time")
+    resolved = ""
+    if isinstance(time, dict) and time.get("text") and time.get("label"):
+        resolved = f" ({time['text']} = {time['label']})"
+    return f"- [{when}] {who}{' '.join(hit.text.split())}{resolved}"

@@ -30,6 +30,7 @@ from rapidfuzz import fuzz
 
 from mnemos._time import now
 from mnemos.engine.derive import Candidate
+from mnemos.engine.text import analyze
 from mnemos.models import HistoryEvent, MemoryChange, MemoryRecord
 from mnemos.nlp.entities import entity_key
 from mnemos.storage.base import Access, ClaimRow, MemoryWrite, StoreTransaction, Vector
@@ -42,6 +43,7 @@ __all__ = ["Reconciler", "claim_rows"]
 STABLE_KINDS = frozenset({"fact", "preference", "profile", "plan"})
 FUZZY_MERGE = 92.0
 EMBEDDING_MERGE = 0.95
+FUZZY_GATE = 0.8  # below this similarity the texts are not compared at all
 
 
 def claim_rows(record: MemoryRecord) -> list[ClaimRow]:
@@ -64,10 +66,16 @@ def claim_rows(record: MemoryRecord) -> list[ClaimRow]:
 
 
 def _values_match(a: str, b: str) -> bool:
+    """Whether two claim values name the same thing: equal, one inside the other, a close
+    fuzzy match, or the shorter one's content words mostly found in the longer one ("the
+    Japan trip" and "visit Japan next spring")."""
     a, b = a.lower(), b.lower()
     if a == b or a in b or b in a:
         return True
-    return fuzz.token_set_ratio(a, b) >= 80
+    if fuzz.token_set_ratio(a, b) >= 80:
+        return True
+    short, long = sorted((set(analyze(a)), set(analyze(b))), key=len)
+    return bool(short) and len(short & long) / len(short) >= 0.5
 
 
 @dataclass
@@ -105,6 +113,8 @@ class Reconciler:
         self.stamp = now()
         self.out = _Outcome()
         self._batch_norms: dict[str, MemoryRecord] = {}
+        self._known_norms: dict[str, MemoryRecord] = {}
+        self._latest: dict[str, MemoryRecord] = {}
         self._superseded: set[str] = set()
 
     # -- helpers ---------------------------------------------------------------------------
@@ -135,7 +145,10 @@ class Reconciler:
             )
         )
 
-    def _supersede(self, old: MemoryRecord, successor: MemoryRecord, reason: str) -> None:
+    def _supersede(
+        self, old: MemoryRecord, successor: MemoryRecord, reason: str, *, correction: bool = False
+    ) -> None:
+        old = self._latest.get(old.id, old)
         if old.id in self._superseded or old.status != "active":
             return
         self._superseded.add(old.id)
@@ -153,6 +166,7 @@ class Reconciler:
             }
         )
         self.tx.update_state(self.access, changed)
+        self._latest[old.id] = changed
         self._event(old.id, "SUPERSEDE", changed.version, before=old, after=changed, reason=reason)
         self.out.changes.append(
             MemoryChange(
@@ -160,18 +174,27 @@ class Reconciler:
             )
         )
         if old.kind != "note" and old.episode_ids:
-            self._retire_note(old.episode_ids[0], successor, reason)
+            self._retire_note(old.episode_ids[0], successor, reason, any_statement=correction)
 
-    def _retire_note(self, episode_id: str, successor: MemoryRecord, reason: str) -> None:
+    def _retire_note(
+        self, episode_id: str, successor: MemoryRecord, reason: str, *, any_statement: bool = False
+    ) -> None:
         siblings = self.tx.memories_of_episodes(self.access, [episode_id])
         note = next((m for m in siblings if m.kind == "note" and m.status == "active"), None)
         if note is None:
             return
-        claiming = [m for m in siblings if m.kind != "note" and m.attributes.get("claims")]
+        claiming = [
+            m
+            for m in siblings
+            if m.kind != "note"
+            and m.id != successor.id
+            and (any_statement or m.attributes.get("claims"))
+        ]
         if claiming and all(m.id in self._superseded or m.status != "active" for m in claiming):
             self._supersede(note, successor, reason)
 
     def _merge(self, target: MemoryRecord, record: MemoryRecord, reason: str) -> None:
+        target = self._latest.get(target.id, target)
         new_ids = [e for e in record.episode_ids if e not in target.episode_ids]
         if new_ids:
             self.tx.add_evidence(self.access, target.id, new_ids)
@@ -183,6 +206,7 @@ class Reconciler:
             }
         )
         self.tx.update_state(self.access, merged)
+        self._latest[target.id] = merged
         self._event(target.id, "MERGE", merged.version, before=target, after=merged, reason=reason)
         self.out.changes.append(
             MemoryChange(memory_id=target.id, event="MERGE", reason=reason, related_id=None)
@@ -203,12 +227,11 @@ class Reconciler:
         record = write.record
         if record.kind == "note" or not write.norm_hash:
             return False
-        existing = self._batch_norms.get(write.norm_hash) or self.tx.find_by_norm(
-            self.access, self.user_id, [write.norm_hash]
-        ).get(write.norm_hash)
+        existing = self._batch_norms.get(write.norm_hash) or self._known_norms.get(write.norm_hash)
         if (
             existing is not None
             and existing.kind == record.kind
+            and existing.attributes.get("speaker") == record.attributes.get("speaker")
             and (
                 record.kind != "event"
                 or existing.attributes.get("time") == record.attributes.get("time")
@@ -216,6 +239,8 @@ class Reconciler:
         ):
             if existing.episode_ids == record.episode_ids:
                 return True
+            # The same words said again are a repeat, not news: they join the memory they
+            # repeat, even one that has since been superseded, rather than revive it.
             self._merge(existing, record, "duplicate: same text")
             return True
         near = self.near.get(index)
@@ -250,13 +275,26 @@ class Reconciler:
                     "created_at": self.stamp,
                     "updated_at": self.stamp,
                     "version": 1,
-                    "attributes": {**target.attributes, "corrected": True},
+                    "attributes": {
+                        **target.attributes,
+                        "corrected": True,
+                        "claims": [
+                            {**c, "value": wrong.sub(correction.right, str(c.get("value", "")))}
+                            for c in target.attributes.get("claims") or []
+                        ],
+                    },
                 }
             )
             (write,), vectors = self.engine.writes_for([fixed])
             self.tx.put_vectors(vectors)
             self._insert(write)
-            self._supersede(target, fixed, f"correction: {correction.wrong} -> {correction.right}")
+            self._supersede(
+                target,
+                fixed,
+                f"correction: {correction.wrong} -> {correction.right}",
+                correction=True,
+            )
+            self._update_claims(fixed)
             return True
         return False
 
@@ -285,6 +323,8 @@ class Reconciler:
 
     def run(self, candidates: Sequence[Candidate], writes: Sequence[MemoryWrite]) -> _Outcome:
         """Apply every candidate, in order."""
+        norms = [w.norm_hash for w in writes if w.norm_hash and w.record.kind != "note"]
+        self._known_norms = self.tx.find_by_norm(self.access, self.user_id, norms) if norms else {}
         for index, (candidate, write) in enumerate(zip(candidates, writes, strict=True)):
             record = write.record
             if self._duplicate(index, write):
@@ -305,42 +345,47 @@ def near_duplicates(
     vectors: dict[str, Vector],
 ) -> dict[int, tuple[str, str]]:
     """Stages 3 and 4 of duplicate detection, run before the transaction: for each stable
-    statement, an existing memory of the same kind whose text is a fuzzy match of it among
-    its lexical neighbours, or whose embedding is nearly identical."""
+    statement, the nearest existing memory of a stable kind by embedding; it is a
+    duplicate when it is of the same kind and the embeddings are nearly identical, or
+    close and the texts match fuzzily (token sort ratio)."""
+    import numpy as np
+
     from mnemos.storage.base import MemoryQuery, ScopeFilter
 
-    found: dict[int, tuple[str, str]] = {}
     store = engine.store
-    for index, write in enumerate(writes):
-        record = write.record
-        if record.kind not in STABLE_KINDS:
+    wanted = [
+        (i, w) for i, w in enumerate(writes) if w.record.kind in STABLE_KINDS and w.embed_hash
+    ]
+    missing = [w.embed_hash for _, w in wanted if w.embed_hash not in vectors]
+    stored = store.get_vectors([h for h in missing if h]) if missing else {}
+    queries: list[tuple[int, MemoryWrite, Vector]] = []
+    for i, w in wanted:
+        vector = vectors.get(w.embed_hash or "", stored.get(w.embed_hash or ""))
+        if vector is not None:
+            queries.append((i, w, vector))
+    if not queries:
+        return {}
+    mq = MemoryQuery(scope=ScopeFilter(user_id=user_id), kinds=tuple(sorted(STABLE_KINDS)))
+    nearest = store.vector_search_many(access, mq, np.stack([v for *_, v in queries]), 1)
+    close = {
+        i: (w, hits[0])
+        for (i, w, _), hits in zip(queries, nearest, strict=True)
+        if hits and hits[0][1] >= FUZZY_GATE
+    }
+    if not close:
+        return {}
+    targets = {m.id: m for m in store.get_memories(access, [t for _, (t, _) in close.values()])}
+    found: dict[int, tuple[str, str]] = {}
+    for i, (write, (target_id, similarity)) in close.items():
+        target = targets.get(target_id)
+        if target is None or target.kind != write.record.kind:
             continue
-        mq = MemoryQuery(scope=ScopeFilter(user_id=user_id), kinds=(record.kind,))
-        lexical = store.lexical_search(
-            access,
-            mq,
-            write.index.body,
-            5,
-            weights={"body": 1.0, "turn": 0, "context": 0, "keys": 0},
-        )
-        if lexical:
-            texts = {m.id: m.text for m in store.get_memories(access, [mid for mid, _ in lexical])}
-            for mid, _ in lexical:
-                score = fuzz.token_sort_ratio(record.text, texts.get(mid, ""))
-                if score >= FUZZY_MERGE:
-                    found[index] = (mid, f"fuzzy text match ({score:.0f})")
-                    break
-        if index in found or write.embed_hash is None:
+        if similarity >= EMBEDDING_MERGE:
+            found[i] = (target_id, f"embedding similarity ({similarity:.3f})")
             continue
-        vector = vectors.get(write.embed_hash)
-        if vector is None:
-            stored = store.get_vectors([write.embed_hash])
-            vector = stored.get(write.embed_hash)
-        if vector is None:
-            continue
-        nearest = store.vector_search(access, mq, vector, 1)
-        if nearest and nearest[0][1] >= EMBEDDING_MERGE:
-            found[index] = (nearest[0][0], f"embedding similarity ({nearest[0][1]:.3f})")
+        score = fuzz.token_sort_ratio(write.record.text, target.text)
+        if score >= FUZZY_MERGE:
+            found[i] = (target_id, f"fuzzy text match ({score:.0f})")
     return found
 
 

@@ -12,8 +12,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -24,12 +25,14 @@ from mnemos.engine.config import SearchConfig
 from mnemos.engine.fusion import max_rrf, rrf
 from mnemos.engine.text import analyze, count_tokens
 from mnemos.models import Episode, Evidence, MemoryRecord, SearchHit
-from mnemos.nlp.entities import extract_mentions
+from mnemos.nlp.entities import entity_key, extract_mentions
 from mnemos.nlp.timex import parse_query_window
 from mnemos.storage.base import Access, MemoryQuery, Store, Vector
 from mnemos.storage.vector_index import GraphView
 
 __all__ = ["QueryAnalysis", "analyse_query", "personalized_pagerank", "run_channels"]
+
+SPEAKER_POOL = 50  # lexical candidates the speaker channel looks at
 
 
 @dataclass(slots=True)
@@ -41,6 +44,7 @@ class QueryAnalysis:
     entity_ids: list[str] = field(default_factory=list)
     entity_names: list[str] = field(default_factory=list)
     people: list[str] = field(default_factory=list)
+    slots: list[str] = field(default_factory=list)
 
 
 def analyse_query(
@@ -54,7 +58,41 @@ def analyse_query(
         analysis.entity_ids = [e.id for e in found]
         analysis.entity_names = [e.name for e in found]
         analysis.people = [e.name for e in found if e.kind == "person"]
+        subjects = [e.key for e in found if e.kind == "person"]
+        analysis.slots = [f"{s}|{a}" for s in subjects for a in asked_attributes(text)]
     return analysis
+
+
+# Question words that say which attribute is asked after (matched on stems).
+_ATTRIBUTE_CUES: dict[str, tuple[str, ...]] = {
+    "residence": ("live", "reside", "home", "move", "base", "citi", "hometown"),
+    "employer": ("work", "job", "employ", "compani", "firm"),
+    "occupation": ("job", "occup", "profess", "career", "work"),
+    "diet": ("diet", "eat", "vegetarian", "vegan", "pescatarian", "meat"),
+    "relationship status": (
+        "relationship", "marri", "singl", "date", "engag", "partner", "girlfriend",
+        "boyfriend", "wife", "husband",
+    ),
+    "age": ("age", "old"),
+    "likes": ("like", "enjoy", "hobbi", "love", "fan", "interest"),
+    "activity": ("play", "hobbi", "practic", "instrument", "sport"),
+    "plan": ("plan", "trip", "visit", "go", "travel"),
+}  # fmt: skip
+
+
+def asked_attributes(question: str) -> list[str]:
+    """The claim attributes a question asks after ("How many dogs ..." -> ``count:dog``)."""
+    terms = set(analyze(question))
+    found = [a for a, cues in _ATTRIBUTE_CUES.items() if terms & set(cues)]
+    lowered = question.lower()
+    many = re.search(r"\bhow many ([a-z]+)", lowered)
+    if many:
+        found.append(f"count:{entity_key(many.group(1))}")
+    favourite = re.search(r"\bfavou?rite ([a-z]+(?: [a-z]+)?)", lowered)
+    if favourite:
+        phrase = favourite.group(1)
+        found.extend(f"favorite:{v}" for v in dict.fromkeys([phrase, phrase.split()[0]]))
+    return found
 
 
 def personalized_pagerank(
@@ -115,6 +153,7 @@ def run_channels(
     query_vector: Vector | None,
     cfg: SearchConfig,
     pool: int,
+    anchors: dict[str, tuple[str | None, str, str | None]] | None = None,
 ) -> dict[str, list[tuple[str, float]]]:
     """Every active channel's ranking: channel -> ``(memory id, score)``, best first."""
     channels = cfg.active_channels()
@@ -124,14 +163,22 @@ def run_channels(
     if "vector" in channels and query_vector is not None:
         found["vector"] = store.vector_search(access, mq, query_vector, pool)
     if "graph" in channels and analysis.entity_ids:
-        graph = store.entity_graph(access, mq)
+        graph = store.entity_graph(access, mq, analysis.entity_ids, cfg.graph_hops)
         scores = personalized_pagerank(graph, analysis.entity_ids, damping=cfg.damping)
         found["graph"] = sorted(scores.items(), key=lambda kv: -kv[1])[:pool]
-    if "speaker" in channels and analysis.people:
-        spoken = replace(mq, speakers=tuple(analysis.people))
-        found["speaker"] = store.lexical_search(
-            access, spoken, analysis.terms, pool, weights=cfg.fields
-        )
+    if "speaker" in channels and analysis.people and found.get("bm25"):
+        # What the named people said themselves, in lexical order (no second index pass).
+        known = anchors if anchors is not None else {}
+        lexical = found["bm25"][:SPEAKER_POOL]
+        missing = [mid for mid, _ in lexical if mid not in known]
+        if missing:
+            known.update(store.memory_anchors(access, missing))
+        people = set(analysis.people)
+        found["speaker"] = [
+            (m, s) for m, s in lexical if known.get(m, (None, "", None))[2] in people
+        ]
+    if "profile" in channels and analysis.slots:
+        found["profile"] = store.slot_search(access, mq, analysis.slots, pool)
     if "time" in channels and analysis.window is not None:
         start, end = analysis.window
         found["time"] = store.time_search(access, mq, start, end, pool)
@@ -222,9 +269,14 @@ def assemble(
     limit: int,
     budget: int | None,
     query_terms: set[str] | None = None,
+    anchors: dict[str, tuple[str | None, str, str | None]] | None = None,
 ) -> list[SearchHit]:
     """Fuse the rankings and turn the best into hits: collapsed per episode (as the
-    episode's note, if preferred), with context, within the limit and the budget."""
+    episode's note, if preferred), with context, within the limit and the budget.
+
+    Candidates are grouped on a light read of their first evidence episode; only the
+    chosen ones are loaded in full.
+    """
     fused = rrf(
         {c: [mid for mid, _ in hits] for c, hits in rankings.items()},
         k=cfg.rrf_k,
@@ -235,63 +287,77 @@ def assemble(
     raw = {c: dict(hits) for c, hits in rankings.items()}
     # A weight as small as 5e-324 is positive but underflows the bound to 0.
     top = max_rrf(list(rankings), k=cfg.rrf_k, weights=cfg.weights) or 1.0
-    hits: list[SearchHit] = []
-    used_tokens = 0
-    groups: dict[str, int] = {}
-    window = max(limit * 3, 30)
-    start = 0
-    while start < len(fused) and len(hits) < limit:
+    known = dict(anchors or {})
+    # (best memory id, its kind, episode, score, ranks, channel scores, matched ids)
+    groups: dict[str, list[Any]] = {}
+    order: list[str] = []
+    wanted = limit * 2 if budget is None else limit * 4
+    start, window = 0, max(limit * 3, 30)
+    while start < len(fused) and len(order) < wanted:
         batch = fused[start : start + window]
         start += window
-        records = {r.id: r for r in store.get_memories(access, [f.key for f in batch])}
-        chosen: list[tuple[MemoryRecord, float, dict[str, int], dict[str, float], list[str]]] = []
+        missing = [f.key for f in batch if f.key not in known]
+        if missing:
+            known.update(store.memory_anchors(access, missing))
         for item in batch:
-            record = records.get(item.key)
-            if record is None:
+            anchor = known.get(item.key)
+            if anchor is None:
                 continue
-            anchor = record.episode_ids[0] if record.episode_ids else record.id
-            channel_scores = {c: raw[c][record.id] for c in item.ranks}
-            if cfg.collapse and anchor in groups:
-                if groups[anchor] >= 0:
-                    chosen[groups[anchor]][4].append(record.id)
+            episode, kind, _ = anchor
+            key = episode if cfg.collapse and episode else item.key
+            if key in groups:
+                groups[key][6].append(item.key)
                 continue
-            groups[anchor] = len(chosen)
-            chosen.append((record, item.score / top, item.ranks, channel_scores, [record.id]))
-            if len(hits) + len(chosen) >= limit * 2:
-                break
-        if cfg.collapse and cfg.prefer_notes:
-            anchors = [r.episode_ids[0] for r, *_ in chosen if r.kind != "note" and r.episode_ids]
-            notes = store.episode_notes(access, anchors, mq.statuses) if anchors else {}
-            chosen = [
-                (
-                    notes.get(r.episode_ids[0], r) if r.kind != "note" and r.episode_ids else r,
-                    score,
-                    ranks,
-                    channel_scores,
-                    matched,
-                )
-                for r, score, ranks, channel_scores, matched in chosen
+            channel_scores = {c: raw[c][item.key] for c in item.ranks}
+            groups[key] = [
+                item.key,
+                kind,
+                episode,
+                item.score / top,
+                item.ranks,
+                channel_scores,
+                [item.key],
             ]
-        evidence = store.evidence(access, [r.id for r, *_ in chosen])
-        anchors = [r.episode_ids[0] for r, *_ in chosen if r.episode_ids]
-        around = (
-            store.neighbors(access, anchors, cfg.context_window, cfg.context_window)
-            if cfg.context_window
-            else {}
-        )
-        for record, score, ranks, channel_scores, matched in chosen:
-            if len(hits) >= limit:
+            order.append(key)
+            if len(order) >= wanted:
                 break
-            episodes = evidence.get(record.id, [])
-            neighbours = around.get(record.episode_ids[0], []) if record.episode_ids else []
-            if cfg.context_mode == "adaptive" and episodes:
-                neighbours = _useful_context(episodes[0], neighbours, query_terms or set())
-            hit = build_hit(record, episodes, neighbours, score, ranks, channel_scores, matched)
-            if budget is not None and used_tokens + hit.tokens > budget and neighbours:
-                hit = build_hit(record, episodes, [], score, ranks, channel_scores, matched)
-            if budget is not None and used_tokens + hit.tokens > budget:
-                continue
-            used_tokens += hit.tokens
-            hits.append(hit)
-        groups = dict.fromkeys(groups, -1)
+    chosen = [groups[k] for k in order]
+    notes: dict[str, MemoryRecord] = {}
+    if cfg.collapse and cfg.prefer_notes:
+        episodes = [g[2] for g in chosen if g[1] != "note" and g[2]]
+        notes = store.episode_notes(access, episodes, mq.statuses) if episodes else {}
+    direct = [g[0] for g in chosen if not (g[1] != "note" and g[2] in notes)]
+    records = {r.id: r for r in store.get_memories(access, direct)} if direct else {}
+    resolved: list[tuple[MemoryRecord, list[Any]]] = []
+    for g in chosen:
+        record = notes.get(g[2]) if g[1] != "note" and g[2] in notes else records.get(g[0])
+        if record is not None:
+            resolved.append((record, g))
+    evidence = store.evidence(access, [r.id for r, _ in resolved])
+    around = (
+        store.neighbors(
+            access,
+            [r.episode_ids[0] for r, _ in resolved if r.episode_ids],
+            cfg.context_window,
+            cfg.context_window,
+        )
+        if cfg.context_window
+        else {}
+    )
+    hits: list[SearchHit] = []
+    used_tokens = 0
+    for record, (_, _, _, score, ranks, channel_scores, matched) in resolved:
+        if len(hits) >= limit:
+            break
+        episodes = evidence.get(record.id, [])
+        neighbours = around.get(record.episode_ids[0], []) if record.episode_ids else []
+        if cfg.context_mode == "adaptive" and episodes:
+            neighbours = _useful_context(episodes[0], neighbours, query_terms or set())
+        hit = build_hit(record, episodes, neighbours, score, ranks, channel_scores, matched)
+        if budget is not None and used_tokens + hit.tokens > budget and neighbours:
+            hit = build_hit(record, episodes, [], score, ranks, channel_scores, matched)
+        if budget is not None and used_tokens + hit.tokens > budget:
+            continue
+        used_tokens += hit.tokens
+        hits.append(hit)
     return hits

@@ -34,6 +34,7 @@ _JOBS = (
     r"entrepreneur|founder|ceo|cto|banker|salesperson|marketer|baker|barista|waiter|"
     r"waitress|mechanic|electrician|plumber|carpenter|farmer|coach|trainer|athlete|gamer|"
     r"streamer|youtuber|influencer|intern|freelancer|volunteer|professor|lecturer|tutor|"
+    r"principal|headteacher|head teacher|director|administrator|receptionist|cashier|clerk|"
     r"mom|dad|stay-at-home parent|retiree"
 )
 _DIETS = r"vegetarian|vegan|pescatarian|pescetarian|keto|paleo|gluten[- ]free|lactose[- ]intolerant|dairy[- ]free|carnivore|flexitarian"
@@ -42,6 +43,8 @@ _COUNTABLE = (
     r"kids|children|sons|daughters|dogs|cats|pets|puppies|kittens|siblings|brothers|sisters|"
     r"cars|bikes|horses|birds|fish|rabbits|guitars|tattoos|jobs|roommates|plants|grandchildren"
 )
+# Adverbs that may sit between a subject and its verb ("I also play", "I still love").
+_ADV = r"(?:(?:also|really|absolutely|still|now|just|often|usually|sometimes|always|currently|actually|truly|totally) )*"
 _NEGATION = re.compile(
     r"\b(?:no longer|not anymore|don't \w+ (?:\w+ )?anymore|doesn't \w+ anymore|"
     r"stopped|quit|gave up|given up|not into)\b",
@@ -78,21 +81,34 @@ class Correction:
     right: str
 
 
+_TRAILING = frozenset("on in at with for every each to of from by since".split())
+_CLAUSE = re.compile(
+    r"\s+(?:since|because|as|when|but|after|before|until|while|so|although|though|if)\b.*$",
+    re.IGNORECASE,
+)
+
+
+_PREFIX = re.compile(
+    r"^(?:(?:it|that|this) (?:was|is|'s)|I meant|I said|the|a|an|my|our|still|now|currently"
+    r"|definitely|probably|actually|sorry|oops|well|oh|no|yes)\b[\s,]*",
+    re.IGNORECASE,
+)
+_SUFFIX = re.compile(r"\s+(?:anymore|any more|now|too|either|so much|a lot|lately)$", re.IGNORECASE)
+
+
 def _clean(value: str) -> str:
     value = re.sub(r"\s+", " ", value).strip(" .,!?;:'\"")
-    value = re.sub(
-        r"^(?:(?:it|that|this) (?:was|is|'s)|I meant|I said|the|a|an|my|our)\s+",
-        "",
-        value,
-        flags=re.IGNORECASE,
-    )
-    value = re.sub(
-        r"\s+(?:anymore|any more|now|too|either|so much|a lot|lately)$",
-        "",
-        value,
-        flags=re.IGNORECASE,
-    )
-    return value.strip(" .,!?;:'\"")
+    value = _CLAUSE.sub("", value)
+    while True:
+        stripped = _PREFIX.sub("", value, count=1)
+        stripped = _SUFFIX.sub("", stripped)
+        if stripped == value:
+            break
+        value = stripped
+    words = value.split()
+    while len(words) > 1 and words[-1].lower() in _TRAILING:
+        words.pop()
+    return " ".join(words).strip(" .,!?;:'\"")
 
 
 def _split_values(value: str) -> list[str]:
@@ -132,7 +148,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str, bool, int, bool]] = [
     ),
     (
         re.compile(
-            rf"\bI(?:'ve| have)? (?:just |finally |recently )?(?:moved|relocated|moving) (?:back )?(?:to|into) (?:a (?:new )?\w+ in )?{_NAME}"
+            rf"\bI(?:'ve| have)? (?:just |finally |recently )?(?:moved|relocated|moving|settled) (?:back )?(?:to|into|in) (?:a (?:new )?\w+ in )?{_NAME}"
         ),
         "residence",
         True,
@@ -167,7 +183,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str, bool, int, bool]] = [
     (re.compile(rf"\bI got the {_NAME} (?:job|offer|position|role)"), "employer", True, 1, True),
     (
         re.compile(
-            rf"\bI (?:just )?(?:started|start|joined|begin|began) (?:working |a new job )?(?:at|with) {_NAME}"
+            rf"\b(?:I|and) (?:just )?(?:started|start|joined|begin|began) (?:working |a new job )?(?:at|with|for) {_NAME}"
         ),
         "employer",
         True,
@@ -247,9 +263,24 @@ _PATTERNS: list[tuple[re.Pattern[str], str, bool, int, bool]] = [
         True,
     ),
     (re.compile(rf"\bmy name is {_NAME}"), "name", True, 1, True),
+    # Conversational ellipsis: "Still living in Porto", "Working at Dell these days".
+    (
+        re.compile(rf"^(?:still |now |currently )?(?:living|based) in {_NAME}", re.IGNORECASE),
+        "residence",
+        True,
+        1,
+        True,
+    ),
+    (
+        re.compile(rf"^(?:still |now |currently )?working (?:at|for) {_NAME}", re.IGNORECASE),
+        "employer",
+        True,
+        1,
+        True,
+    ),
     (
         re.compile(
-            r"\bI (?:really |absolutely |still |also )?(?:love|like|enjoy|adore) ([^.!?,;]+)",
+            rf"\bI {_ADV}(?:love|like|enjoy|adore) ([^.!?,;]+)",
             re.IGNORECASE,
         ),
         "likes",
@@ -269,7 +300,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str, bool, int, bool]] = [
     ),
     (
         re.compile(
-            r"\bI (?:hate|dislike|can't stand|don't like|do not like) ([^.!?,;]+)", re.IGNORECASE
+            r"\bI (?:hate|dislike|can't stand|(?:don't|do not|no longer|stopped|can't) (?:like|love|enjoy|fancy)(?:ing)?) ([^.!?,;]+)",
+            re.IGNORECASE,
         ),
         "likes",
         False,
@@ -278,7 +310,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str, bool, int, bool]] = [
     ),
     (
         re.compile(
-            r"\bI (?:play|practi[cs]e|do|study|learn|collect) (?:the )?([a-z]+(?: [a-z]+)?)\b(?! (?:not|it|that|this|so|too)\b)",
+            rf"\bI {_ADV}(?:play|practi[cs]e|do|study|learn|collect) (?:the )?([a-z]+(?: [a-z]+)?)\b(?! (?:not|it|that|this|so|too)\b)",
             re.IGNORECASE,
         ),
         "activity",
@@ -298,7 +330,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str, bool, int, bool]] = [
     ),
     (
         re.compile(
-            r"\bI (?:no longer|don't|do not|stopped|quit|gave up) (?:play(?:ing)?|practi[cs](?:e|ing)|do(?:ing)?|eat(?:ing)?|like|love|enjoy) (?:the )?([a-z]+(?: [a-z]+)?)",
+            r"\bI (?:no longer|don't|do not|stopped|quit|gave up) (?:play(?:ing)?|practi[cs](?:e|ing)|do(?:ing)?|eat(?:ing)?) (?:the )?([a-z]+(?: [a-z]+)?)",
             re.IGNORECASE,
         ),
         "activity",
@@ -342,6 +374,81 @@ _PATTERNS: list[tuple[re.Pattern[str], str, bool, int, bool]] = [
         1,
         False,
     ),
+    # More ways of saying the same things (teach, work as ... at, inverted favourites,
+    # starting to date, plans with a noun object, trips that are off, tastes that changed).
+    (
+        re.compile(
+            rf"\bI {_ADV}teach (?:(?:high school|middle school|primary school|secondary school|university|college) )?([a-z]+)",
+            re.IGNORECASE,
+        ),
+        "occupation:teach",
+        True,
+        1,
+        True,
+    ),
+    (
+        re.compile(rf"\bI {_ADV}work as (?:a|an) [a-z ]+? (?:at|for|in) {_NAME}"),
+        "employer",
+        True,
+        1,
+        True,
+    ),
+    (
+        re.compile(
+            r"\b([A-Z][\w'&.-]*(?: [A-Z][\w'&.-]*){0,3}) (?:is|are) (?:still |now |definitely )?my (?:all[- ]time |new )?favou?rite ([a-z]+)"
+        ),
+        "favorite:inverted",
+        True,
+        1,
+        True,
+    ),
+    (
+        re.compile(
+            r"\bI (?:just |recently )?(?:started|began|am|'m) (?:dating|seeing) (someone|somebody|a [a-z]+)",
+            re.IGNORECASE,
+        ),
+        "relationship status:dating",
+        True,
+        1,
+        True,
+    ),
+    (
+        re.compile(
+            r"\bI(?:'m| am) (?:planning|organi[sz]ing|booking) (?:a|an|my|our) ([^.!?,;]+)",
+            re.IGNORECASE,
+        ),
+        "plan",
+        False,
+        1,
+        True,
+    ),
+    (
+        re.compile(
+            r"\b(?:the|our|my) ([A-Za-z][\w ]*?(?:trip|plans?|wedding|holiday|vacation|party|move|visit)) (?:is|was|has been|got) (?:off|cancell?ed|called off|postponed|scrapped)",
+            re.IGNORECASE,
+        ),
+        "plan",
+        False,
+        1,
+        False,
+    ),
+    (
+        re.compile(
+            r"\b([A-Za-z][\w ]*?) (?:isn't|is not|aren't|are not) (?:really )?my thing(?: anymore| any more)?",
+            re.IGNORECASE,
+        ),
+        "likes",
+        False,
+        1,
+        False,
+    ),
+    (
+        re.compile(r"\bI(?:'m| am) (?:not|no longer) (?:into|a fan of) ([^.!?,;]+)", re.IGNORECASE),
+        "likes",
+        False,
+        1,
+        False,
+    ),
 ]
 _CORRECTIONS = [
     re.compile(
@@ -369,6 +476,22 @@ _PAST = re.compile(
 )
 
 
+_SUBJECTLESS = re.compile(
+    r"^(?:just |finally |recently |also |still )?(?:settled|moved|relocated|turned|started|joined|"
+    r"quit|left|got|bought|sold|adopted|began|finished|switched)\b",
+    re.IGNORECASE,
+)
+
+
+def _with_implied_subject(sentence: str) -> str:
+    """Chat drops the subject ("Turned 30 last week", "Settled in Vancouver now"); a
+    sentence that opens with such a verb is read as the speaker's."""
+    stripped = sentence.lstrip()
+    if _SUBJECTLESS.match(stripped):
+        return f"I {stripped[0].lower()}{stripped[1:]}"
+    return sentence
+
+
 def analyse_sentence(sentence: str) -> tuple[MemoryKind, list[Claim], Correction | None]:
     """Classify a first-person sentence and extract its claims.
 
@@ -378,12 +501,19 @@ def analyse_sentence(sentence: str) -> tuple[MemoryKind, list[Claim], Correction
     """
     claims: list[Claim] = []
     seen: set[tuple[str, str]] = set()
+    text = _with_implied_subject(sentence)
     for pattern, attribute, single, group, positive in _PATTERNS:
-        for m in pattern.finditer(sentence):
+        for m in pattern.finditer(text):
             if attribute == "count":
                 values, attr = [_count(m.group(1))], f"count:{entity_key(m.group(2))}"
             elif attribute == "favorite":
                 attr, values = f"favorite:{m.group(1).lower()}", [_clean(m.group(2))]
+            elif attribute == "favorite:inverted":
+                attr, values = f"favorite:{m.group(2).lower()}", [_clean(m.group(1))]
+            elif attribute == "occupation:teach":
+                attr, values = "occupation", [f"{m.group(1).lower()} teacher"]
+            elif attribute == "relationship status:dating":
+                attr, values = "relationship status", ["dating someone"]
             elif not single:
                 attr, values = attribute, _split_values(m.group(group))
             else:
@@ -406,8 +536,8 @@ def analyse_sentence(sentence: str) -> tuple[MemoryKind, list[Claim], Correction
                 else (m.group(1), m.group(2))
             )
             right, wrong = _clean(right), _clean(wrong)
-            if len(right.split()) > 4:
-                right = right.split()[-1]
+            # "it is on Tuesday, not Monday": the right value is as long as the wrong one.
+            right = " ".join(right.split()[-len(wrong.split()) :])
             if right and wrong and right.lower() != wrong.lower() and len(wrong) <= 60:
                 correction = Correction(wrong=wrong, right=right)
                 break

@@ -254,7 +254,8 @@ class StoreTransaction(Protocol):
     def find_by_norm(
         self, access: Access, user_id: str, norm_hashes: Sequence[str]
     ) -> dict[str, MemoryRecord]:
-        """Active memories by normalised-text hash, read inside the transaction."""
+        """Memories (active first, then superseded) by normalised-text hash, read inside
+        the transaction."""
         ...
 
     def erase(self, access: Access, scope: ScopeFilter) -> EraseResult:
@@ -345,8 +346,24 @@ class Store(KeyStore, Protocol):
         the share of the memory's time span inside the window."""
         ...
 
-    def entity_graph(self, access: Access, query: MemoryQuery) -> GraphView:
-        """The user scope's memory-entity graph, restricted to memories the query allows."""
+    def vector_search_many(
+        self, access: Access, query: MemoryQuery, vectors: Vector, limit: int
+    ) -> list[list[tuple[str, float]]]:
+        """:meth:`vector_search` for each row of a 2-D array of query vectors."""
+        ...
+
+    def slot_search(
+        self, access: Access, query: MemoryQuery, slots: Sequence[str], limit: int
+    ) -> list[tuple[str, float]]:
+        """Memories that query allows and that claim one of these ``subject|attribute``
+        slots positively, most recently valid first (score 1 / rank)."""
+        ...
+
+    def entity_graph(
+        self, access: Access, query: MemoryQuery, seeds: Sequence[str] | None = None, hops: int = 2
+    ) -> GraphView:
+        """The user scope's memory-entity graph, restricted to memories the query allows
+        and, with ``seeds`` (entity ids), to their neighbourhood within ``hops`` steps."""
         ...
 
     def neighbors(
@@ -354,6 +371,14 @@ class Store(KeyStore, Protocol):
     ) -> dict[str, list[Episode]]:
         """Up to ``before`` and ``after`` episodes around each episode in its session, in
         time order, the episode itself excluded."""
+        ...
+
+    def memory_anchors(
+        self, access: Access, memory_ids: Sequence[str]
+    ) -> dict[str, tuple[str | None, str, str | None]]:
+        """For each memory: its first evidence episode's id, its kind and that episode's
+        speaker name (a light read for grouping and filtering candidates before they are
+        loaded)."""
         ...
 
     def episode_notes(

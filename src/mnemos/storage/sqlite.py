@@ -18,7 +18,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -146,6 +146,19 @@ class _Transaction:
 
     def _write_links(self, rid: int, m: MemoryWrite) -> None:
         r = m.record
+        if m.claims:
+            self._insert_claims(rid, m)
+        if m.entity_keys:
+            keys = list(dict.fromkeys(m.entity_keys))
+            marks = ",".join("?" * len(keys))
+            self._conn.execute(
+                "INSERT OR IGNORE INTO memory_entities (memory_rid, entity_rid) SELECT ?, rid"
+                f" FROM entities WHERE tenant = ? AND user_id = ? AND key IN ({marks})",
+                (rid, r.tenant, r.user_id, *keys),
+            )
+
+    def _insert_claims(self, rid: int, m: MemoryWrite) -> None:
+        r = m.record
         self._conn.executemany(
             "INSERT OR IGNORE INTO claims (memory_rid, tenant, user_id, slot, value, value_key,"
             " single, positive) VALUES (?,?,?,?,?,?,?,?)",
@@ -163,14 +176,6 @@ class _Transaction:
                 for c in m.claims
             ],
         )
-        if m.entity_keys:
-            keys = list(dict.fromkeys(m.entity_keys))
-            marks = ",".join("?" * len(keys))
-            self._conn.execute(
-                "INSERT OR IGNORE INTO memory_entities (memory_rid, entity_rid) SELECT ?, rid"
-                f" FROM entities WHERE tenant = ? AND user_id = ? AND key IN ({marks})",
-                (rid, r.tenant, r.user_id, *keys),
-            )
 
     def _memory_values(self, m: MemoryWrite) -> tuple[Any, ...]:
         r = m.record
@@ -394,20 +399,19 @@ class _Transaction:
     ) -> None:
         access.require(user_id)
         stamp = to_db(now())
-        for e in entities:
-            seen = to_db(e.seen_at)
-            self._conn.execute(
-                "INSERT INTO entities (id, tenant, user_id, key, name, kind, aliases, mentions,"
-                " first_seen, last_seen, created_at, updated_at) VALUES (?,?,?,?,?,?,?,1,?,?,?,?)"
-                " ON CONFLICT (tenant, user_id, key) DO UPDATE SET mentions = mentions + 1,"
-                " last_seen = max(coalesce(last_seen, excluded.last_seen), excluded.last_seen),"
-                " first_seen = min(coalesce(first_seen, excluded.first_seen), excluded.first_seen),"
-                " aliases = CASE WHEN excluded.name != name"
-                " AND instr(aliases, json_quote(excluded.name)) = 0"
-                " THEN json_insert(aliases, '$[#]', excluded.name) ELSE aliases END,"
-                " kind = CASE WHEN kind IN ('thing', 'concept')"
-                " AND excluded.kind NOT IN ('thing', 'concept') THEN excluded.kind ELSE kind END,"
-                " updated_at = excluded.updated_at",
+        self._conn.executemany(
+            "INSERT INTO entities (id, tenant, user_id, key, name, kind, aliases, mentions,"
+            " first_seen, last_seen, created_at, updated_at) VALUES (?,?,?,?,?,?,?,1,?,?,?,?)"
+            " ON CONFLICT (tenant, user_id, key) DO UPDATE SET mentions = mentions + 1,"
+            " last_seen = max(coalesce(last_seen, excluded.last_seen), excluded.last_seen),"
+            " first_seen = min(coalesce(first_seen, excluded.first_seen), excluded.first_seen),"
+            " aliases = CASE WHEN excluded.name != name"
+            " AND instr(aliases, json_quote(excluded.name)) = 0"
+            " THEN json_insert(aliases, '$[#]', excluded.name) ELSE aliases END,"
+            " kind = CASE WHEN kind IN ('thing', 'concept')"
+            " AND excluded.kind NOT IN ('thing', 'concept') THEN excluded.kind ELSE kind END,"
+            " updated_at = excluded.updated_at",
+            [
                 (
                     str(uuid.uuid4()),
                     access.tenant,
@@ -416,12 +420,14 @@ class _Transaction:
                     e.name,
                     e.kind,
                     "[]",
-                    seen,
-                    seen,
+                    to_db(e.seen_at),
+                    to_db(e.seen_at),
                     stamp,
                     stamp,
-                ),
-            )
+                )
+                for e in entities
+            ],
+        )
 
     def claims_for_slots(
         self, access: Access, user_id: str, slots: Sequence[str]
@@ -462,7 +468,8 @@ class _Transaction:
             marks = ",".join("?" * len(chunk))
             rows = self._conn.execute(
                 f"SELECT {_MEMORY_COLUMNS}, m.norm_hash FROM memories m WHERE m.tenant = ?"
-                f" AND m.user_id = ? AND m.status = 'active' AND m.norm_hash IN ({marks})",
+                f" AND m.user_id = ? AND m.status IN ('active', 'superseded')"
+                f" AND m.norm_hash IN ({marks}) ORDER BY m.status = 'active' DESC, m.rid",
                 (access.tenant, user_id, *chunk),
             ).fetchall()
             evidence = self._store._evidence_ids(self._conn, [r[0] for r in rows])
@@ -1147,14 +1154,21 @@ class SQLiteStore:
     def time_search(
         self, access: Access, query: MemoryQuery, start: datetime, end: datetime, limit: int
     ) -> list[tuple[str, float]]:
-        """Memories whose resolved time overlaps the window, tightest fit first."""
+        """Memories whose resolved time overlaps the window, tightest fit first.
+
+        Only spans that start less than a year before the window are considered, so the
+        time index bounds the scan however large the store is.
+        """
         where, params = _query_sql(access, query)
         lo, hi = to_db(start), to_db(end)
+        earliest = to_db(start - timedelta(days=366))
         with self._read() as conn:
             rows = conn.execute(
                 f"SELECT m.id, m.time_start, m.time_end FROM memories m WHERE {where}"
-                " AND m.time_start IS NOT NULL AND m.time_start < ? AND m.time_end > ?",
-                [*params, hi, lo],
+                " AND m.time_start >= ? AND m.time_start < ? AND m.time_end > ?"
+                " ORDER BY julianday(m.time_end) - julianday(m.time_start), m.time_start DESC"
+                " LIMIT ?",
+                [*params, earliest, hi, lo, limit],
             ).fetchall()
         scored = []
         for mid, ts, te in rows:
@@ -1165,9 +1179,28 @@ class SQLiteStore:
             inside = (min(b, end) - max(a, start)).total_seconds()
             scored.append((mid, max(inside, 0.0) / span))
         scored.sort(key=lambda x: -x[1])
-        return scored[:limit]
+        return scored
 
-    def entity_graph(self, access: Access, query: MemoryQuery) -> GraphView:
+    def slot_search(
+        self, access: Access, query: MemoryQuery, slots: Sequence[str], limit: int
+    ) -> list[tuple[str, float]]:
+        """Memories claiming these slots, newest validity first."""
+        if not slots:
+            return []
+        where, params = _query_sql(access, query)
+        marks = ",".join("?" * len(slots))
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT DISTINCT m.id, m.valid_from, m.rid FROM memories m JOIN claims c"
+                f" ON c.memory_rid = m.rid WHERE {where} AND c.slot IN ({marks})"
+                " AND c.positive = 1 ORDER BY m.valid_from DESC, m.rid DESC LIMIT ?",
+                [*params, *slots, limit],
+            ).fetchall()
+        return [(mid, 1.0 / rank) for rank, (mid, _, _) in enumerate(rows, start=1)]
+
+    def entity_graph(
+        self, access: Access, query: MemoryQuery, seeds: Sequence[str] | None = None, hops: int = 2
+    ) -> GraphView:
         """The user scope's memory-entity graph from the in-memory partition."""
         user_id = query.scope.user_id
         if user_id is None:
@@ -1182,6 +1215,8 @@ class SQLiteStore:
                 user_id,
                 epoch=str(epoch),
                 load=self._load_partition,
+                seeds=seeds,
+                hops=hops,
                 **self._mask_filters(query, allowed),
             )
 
@@ -1189,36 +1224,64 @@ class SQLiteStore:
         self, access: Access, episode_ids: Sequence[str], before: int, after: int
     ) -> dict[str, list[Episode]]:
         """Episodes around each given one in the same session (and scope), in time order."""
-        out: dict[str, list[Episode]] = {}
-        if before <= 0 and after <= 0:
-            return {e: [] for e in episode_ids}
+        wanted = list(dict.fromkeys(episode_ids))
+        out: dict[str, list[Episode]] = {e: [] for e in wanted}
+        if (before <= 0 and after <= 0) or not wanted:
+            return out
         where, params = _scope_sql(access, ScopeFilter(), alias="e")
+        same = "e.tenant = ? AND e.user_id = ? AND e.agent_id IS ? AND e.session_id IS ?"
         with self._read() as conn:
-            for eid in dict.fromkeys(episode_ids):
-                row = conn.execute(
-                    f"SELECT e.rid, e.user_id, e.agent_id, e.session_id, e.occurred_at"
-                    f" FROM episodes e WHERE {where} AND e.id = ?",
-                    [*params, eid],
-                ).fetchone()
-                if row is None:
-                    out[eid] = []
-                    continue
-                rid, user, agent, session, occurred = row
-                same = "e.tenant = ? AND e.user_id = ? AND e.agent_id IS ? AND e.session_id IS ?"
+            anchors = []
+            for chunk in _chunks(wanted):
+                marks = ",".join("?" * len(chunk))
+                anchors += conn.execute(
+                    "SELECT e.id, e.rid, e.user_id, e.agent_id, e.session_id, e.occurred_at"
+                    f" FROM episodes e WHERE {where} AND e.id IN ({marks})",
+                    [*params, *chunk],
+                ).fetchall()
+            for eid, rid, user, agent, session, occurred in anchors:
                 base = [access.tenant, user, agent, session]
-                prev = conn.execute(
-                    f"SELECT {_EPISODE_COLUMNS_E} FROM episodes e WHERE {same}"
+                rows = conn.execute(
+                    f"SELECT * FROM (SELECT {_EPISODE_COLUMNS_E} FROM episodes e WHERE {same}"
                     " AND (e.occurred_at < ? OR (e.occurred_at = ? AND e.rid < ?))"
-                    " ORDER BY e.occurred_at DESC, e.rid DESC LIMIT ?",
-                    [*base, occurred, occurred, rid, max(before, 0)],
+                    " ORDER BY e.occurred_at DESC, e.rid DESC LIMIT ?)"
+                    f" UNION ALL SELECT * FROM (SELECT {_EPISODE_COLUMNS_E} FROM episodes e"
+                    f" WHERE {same} AND (e.occurred_at > ? OR (e.occurred_at = ? AND e.rid > ?))"
+                    " ORDER BY e.occurred_at, e.rid LIMIT ?)",
+                    [
+                        *base,
+                        occurred,
+                        occurred,
+                        rid,
+                        max(before, 0),
+                        *base,
+                        occurred,
+                        occurred,
+                        rid,
+                        max(after, 0),
+                    ],
                 ).fetchall()
-                nxt = conn.execute(
-                    f"SELECT {_EPISODE_COLUMNS_E} FROM episodes e WHERE {same}"
-                    " AND (e.occurred_at > ? OR (e.occurred_at = ? AND e.rid > ?))"
-                    " ORDER BY e.occurred_at, e.rid LIMIT ?",
-                    [*base, occurred, occurred, rid, max(after, 0)],
-                ).fetchall()
-                out[eid] = [self._episode_from_row(r) for r in [*reversed(prev), *nxt]]
+                # Time order: occurred_at (fixed-width UTC text) then rid, as the store orders.
+                rows.sort(key=lambda r: (r[9], r[0]))
+                out[eid] = [self._episode_from_row(r) for r in rows]
+        return out
+
+    def memory_anchors(
+        self, access: Access, memory_ids: Sequence[str]
+    ) -> dict[str, tuple[str | None, str, str | None]]:
+        """First evidence episode, kind and speaker of each memory, in one light query."""
+        out: dict[str, tuple[str | None, str, str | None]] = {}
+        where, params = _scope_sql(access, ScopeFilter(), alias="m")
+        with self._read() as conn:
+            for chunk in _chunks(list(dict.fromkeys(memory_ids))):
+                marks = ",".join("?" * len(chunk))
+                for mid, kind, eid, speaker in conn.execute(
+                    "SELECT m.id, m.kind, e.id, e.name"
+                    " FROM memories m LEFT JOIN episodes e ON e.rid = m.primary_episode"
+                    f" WHERE {where} AND m.id IN ({marks})",
+                    [*params, *chunk],
+                ):
+                    out[mid] = (eid, kind, speaker)
         return out
 
     def episode_notes(
@@ -1489,6 +1552,28 @@ class SQLiteStore:
                 epoch=str(epoch),
                 load=self._load_partition,
                 vector=np.asarray(vector, dtype=np.float32),
+                limit=limit,
+                **self._mask_filters(query, allowed),
+            )
+
+    def vector_search_many(
+        self, access: Access, query: MemoryQuery, vectors: Vector, limit: int
+    ) -> list[list[tuple[str, float]]]:
+        """Several exact cosine scans of the partition in one matrix product."""
+        user_id = query.scope.user_id
+        if user_id is None:
+            raise InvalidInputError("vector search needs a user_id", field="user_id")
+        access.require(user_id)
+        cache = self._cache()
+        with self._read() as conn:
+            epoch = conn.execute("SELECT value FROM mnemos_meta WHERE key = 'epoch'").fetchone()[0]
+            allowed = self._allowed_rids(conn, access, query)
+            return cache.search_many(
+                access.tenant,
+                user_id,
+                epoch=str(epoch),
+                load=self._load_partition,
+                vectors=np.asarray(vectors, dtype=np.float32).reshape(-1, cache.dimension),
                 limit=limit,
                 **self._mask_filters(query, allowed),
             )

@@ -65,8 +65,12 @@ class _Partition:
         self.epoch: str | None = None
         self.size = 0
         self.pos: dict[int, int] = {}
-        self.links: list[tuple[str, ...]] = []
-        self._graph: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[str]] | None = None
+        # Entity links per memory position, as indices into entity_ids (ints keep a large
+        # partition small: a million memories would otherwise hold millions of id strings).
+        self.links: list[tuple[int, ...]] = []
+        self.entity_ids: list[str] = []
+        self.entity_index: dict[str, int] = {}
+        self._graph: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
         self._alloc(0)
 
     def _alloc(self, capacity: int) -> None:
@@ -86,6 +90,8 @@ class _Partition:
         self.size = 0
         self.pos = {}
         self.links = []
+        self.entity_ids = []
+        self.entity_index = {}
         self._graph = None
         self._alloc(0)
 
@@ -124,13 +130,14 @@ class _Partition:
                 if at is not None:
                     self.status[at] = _REMOVED
                 continue
+            links = tuple(self._entity(e) for e in row.entities)
             if at is None:
                 at = self.size
                 self.size += 1
                 self.pos[row.rid] = at
-                self.links.append(row.entities)
+                self.links.append(links)
             else:
-                self.links[at] = row.entities
+                self.links[at] = links
             self._graph = None
             self.matrix[at] = row.vector
             self.rids[at] = row.rid
@@ -193,22 +200,41 @@ class _Partition:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(str(self.ids[i]), float(scores[i])) for i in top if np.isfinite(scores[i])][:k]
 
+    def search_many(
+        self, vectors: npt.NDArray[np.float32], keep: npt.NDArray[np.bool_], limit: int
+    ) -> list[list[tuple[str, float]]]:
+        n = self.size
+        if n == 0 or limit <= 0 or not keep.any():
+            return [[] for _ in range(len(vectors))]
+        scores = vectors @ self.matrix[:n].T
+        scores[:, ~keep] = -np.inf
+        k = min(limit, int(keep.sum()))
+        out = []
+        for row in scores:
+            top = np.argpartition(-row, k - 1)[:k] if k < n else np.arange(n)
+            top = top[np.argsort(-row[top], kind="stable")]
+            out.append([(str(self.ids[i]), float(row[i])) for i in top if np.isfinite(row[i])][:k])
+        return out
+
+    def _entity(self, entity_id: str) -> int:
+        index = self.entity_index.get(entity_id)
+        if index is None:
+            index = self.entity_index[entity_id] = len(self.entity_ids)
+            self.entity_ids.append(entity_id)
+        return index
+
     def graph(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[str]]:
         """The memory-entity edges: (memory position, entity index) pairs and entity ids."""
         if self._graph is None:
-            index: dict[str, int] = {}
-            edge_m: list[int] = []
-            edge_e: list[int] = []
-            for position, entities in enumerate(self.links):
-                for entity in entities:
-                    edge_m.append(position)
-                    edge_e.append(index.setdefault(entity, len(index)))
-            self._graph = (
-                np.asarray(edge_m, dtype=np.int64),
-                np.asarray(edge_e, dtype=np.int64),
-                list(index),
+            counts = np.fromiter(
+                (len(x) for x in self.links), dtype=np.int64, count=len(self.links)
             )
-        return self._graph
+            edge_m = np.repeat(np.arange(len(self.links), dtype=np.int64), counts)
+            edge_e = np.fromiter(
+                (e for x in self.links for e in x), dtype=np.int64, count=int(counts.sum())
+            )
+            self._graph = (edge_m, edge_e)
+        return (*self._graph, self.entity_ids)
 
 
 Loader = Callable[[str, str, int], list[PartitionRow]]
@@ -289,19 +315,83 @@ class VectorCache:
             keep = part.mask(**filters)
             return part.search(vector, keep, limit)
 
+    def search_many(
+        self,
+        tenant: str,
+        user_id: str,
+        *,
+        epoch: str,
+        load: Loader,
+        vectors: npt.NDArray[np.float32],
+        limit: int,
+        **filters: Any,
+    ) -> list[list[tuple[str, float]]]:
+        """:meth:`search` for several query vectors at once (one sync, one matrix product)."""
+        part = self._partition(tenant, user_id)
+        with part.lock:
+            part = self._synced(tenant, user_id, epoch, load)
+            return part.search_many(vectors, part.mask(**filters), limit)
+
     def graph(
-        self, tenant: str, user_id: str, *, epoch: str, load: Loader, **filters: Any
+        self,
+        tenant: str,
+        user_id: str,
+        *,
+        epoch: str,
+        load: Loader,
+        seeds: Sequence[str] | None = None,
+        hops: int = 2,
+        max_degree: int = 2000,
+        **filters: Any,
     ) -> GraphView:
-        """The scope's memory-entity graph, edges of filtered-out memories dropped."""
+        """The scope's memory-entity graph, edges of filtered-out memories dropped.
+
+        With ``seeds``, only the neighbourhood within ``hops`` memory steps of them, walked
+        through entities mentioned by at most ``max_degree`` memories (a hub such as a
+        speaker's own name links everything and says little), so a walk costs what the
+        neighbourhood holds rather than what the scope holds.
+        """
         part = self._partition(tenant, user_id)
         with part.lock:
             part = self._synced(tenant, user_id, epoch, load)
             keep = part.mask(**filters)
             edge_m, edge_e, entity_ids = part.graph()
             active = keep[edge_m] if len(edge_m) else np.zeros(0, dtype=bool)
+            edge_m, edge_e = edge_m[active], edge_e[active]
+            if seeds is not None and len(edge_m):
+                edge_m, edge_e = _neighbourhood(
+                    edge_m, edge_e, [part.entity_index[s] for s in seeds if s in part.entity_index],
+                    hops, max_degree, len(entity_ids),
+                )  # fmt: skip
             return GraphView(
                 memory_ids=part.ids[: part.size].copy(),
                 entity_ids=list(entity_ids),
-                edge_memory=edge_m[active],
-                edge_entity=edge_e[active],
+                edge_memory=edge_m,
+                edge_entity=edge_e,
             )
+
+
+def _neighbourhood(
+    edge_m: npt.NDArray[np.int64],
+    edge_e: npt.NDArray[np.int64],
+    seeds: list[int],
+    hops: int,
+    max_degree: int,
+    n_entities: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The edges within ``hops`` memory steps of the seed entities, not through hubs."""
+    degree = np.bincount(edge_e, minlength=n_entities)
+    open_entity = degree <= max_degree
+    frontier = np.zeros(n_entities, dtype=bool)
+    frontier[[s for s in seeds if open_entity[s]]] = True
+    reached_m = np.zeros(int(edge_m.max()) + 1, dtype=bool)
+    for _ in range(hops):
+        step = frontier[edge_e]
+        new_m = np.zeros_like(reached_m)
+        new_m[edge_m[step]] = True
+        reached_m |= new_m
+        nxt = np.zeros(n_entities, dtype=bool)
+        nxt[edge_e[reached_m[edge_m]]] = True
+        frontier = nxt & open_entity & ~frontier
+    inside = reached_m[edge_m]
+    return edge_m[inside], edge_e[inside]

@@ -1,0 +1,1 @@
+"""Benchmarks: recall on LoCoMo, knowledge operations, date resolution and speed."""

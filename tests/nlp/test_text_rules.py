@@ -1,0 +1,129 @@
+"""Sentences, person rewriting, entities and claims."""
+
+from __future__ import annotations
+
+import pytest
+
+from mnemos.nlp.entities import entity_key, extract_mentions
+from mnemos.nlp.facts import analyse_sentence
+from mnemos.nlp.person import rewrite_person
+from mnemos.nlp.sentences import split_sentences
+
+
+def sentences(text: str) -> list[str]:
+    return [text[a:b] for a, b in split_sentences(text)]
+
+
+def test_sentence_splitting() -> None:
+    assert sentences("Hey Mel! Good to see you! How have you been?") == [
+        "Hey Mel!", "Good to see you!", "How have you been?"
+    ]  # fmt: skip
+    assert sentences("I met Dr. Smith at 3 p.m. yesterday. It was fine.") == [
+        "I met Dr. Smith at 3 p.m. yesterday.", "It was fine."
+    ]  # fmt: skip
+    assert sentences("So happy. [shares a photo: a dog on a beach]") == [
+        "So happy.", "[shares a photo: a dog on a beach]"
+    ]  # fmt: skip
+    assert sentences("Line one\nLine two") == ["Line one", "Line two"]
+    assert sentences("   ") == []
+
+
+@pytest.mark.parametrize(
+    ("said", "speaker", "addressee", "expected"),
+    [
+        ("I adopted a puppy", "Caroline", "Mel", "Caroline adopted a puppy"),
+        (
+            "I love painting and I really enjoy pottery",
+            "Ana",
+            None,
+            "Ana loves painting and Ana really enjoys pottery",
+        ),
+        ("I'm so excited", "Ana", None, "Ana is so excited"),
+        ("I've been to Paris twice", "Ana", None, "Ana has been to Paris twice"),
+        ("My mom and I made some pots", "Mel", None, "Mel's mom and Mel made some pots"),
+        ("We're thinking about camping", "Mel", None, "Mel and others are thinking about camping"),
+        ("You should try it!", "Mel", "Ana", "Ana should try it!"),
+        ("Your empathy will help people", "Mel", "Ana", "Ana's empathy will help people"),
+        ("I don't eat meat anymore", "Ana", None, "Ana doesn't eat meat anymore"),
+        ("I no longer play the violin", "Ana", None, "Ana no longer plays the violin"),
+        ("Thank you so much!", "Ana", "Bo", "Thank you so much!"),
+        ("I adopted a puppy", None, None, "I adopted a puppy"),
+    ],
+)
+def test_person_rewriting(
+    said: str, speaker: str | None, addressee: str | None, expected: str
+) -> None:
+    assert rewrite_person(said, speaker, addressee) == expected
+
+
+def test_entities_are_typed_and_keyed() -> None:
+    found = {
+        (m.text, m.key, m.kind)
+        for m in extract_mentions(
+            "My sister Clara moved to Sintra and joined Quinta Labs after the Lord of the Rings marathon.",
+            ["ana"],
+        )
+    }
+    assert ("Clara", "clara", "person") in found
+    assert ("Sintra", "sintra", "place") in found
+    assert ("Quinta Labs", "quinta labs", "organization") in found
+    assert ("Lord of the Rings", "lord of the rings", "thing") in found
+    assert ("sister", "sister", "concept") in found
+
+
+def test_aliases_and_sentence_starts() -> None:
+    mentions = extract_mentions("Mel and I went hiking. Wow, Tuesday was great.", ["melanie"])
+    assert [(m.text, m.key, m.kind) for m in mentions if m.kind == "person"] == [
+        ("Mel", "melanie", "person")
+    ]
+    assert "wow" not in {m.key for m in mentions}
+    assert entity_key("adoption agencies") == "adoption agency"
+    assert entity_key("Caroline's") == "caroline"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kind", "claims"),
+    [
+        ("I live in Porto with my dog.", "profile", [("residence", "Porto", True, True)]),
+        ("I moved to Lisbon last month.", "profile", [("residence", "Lisbon", True, True)]),
+        (
+            "I work at Quinta Labs as a data analyst.",
+            "profile",
+            [("employer", "Quinta Labs", True, True)],
+        ),
+        ("I quit my job at Quinta Labs.", "profile", [("employer", "Quinta Labs", True, False)]),
+        ("I'm vegetarian, so no meat.", "profile", [("diet", "vegetarian", True, True)]),
+        ("I have two kids.", "profile", [("count:kid", "2", True, True)]),
+        ("My favorite color is blue.", "preference", [("favorite:color", "blue", True, True)]),
+        (
+            "I love painting and pottery.",
+            "preference",
+            [("likes", "painting", False, True), ("likes", "pottery", False, True)],
+        ),
+        (
+            "I don't like hiking anymore.",
+            "preference",
+            [("likes", "hiking", False, False)],
+        ),
+        ("I no longer play the violin.", "fact", [("activity", "violin", False, False)]),
+        ("I also play the violin on Sundays.", "fact", [("activity", "violin", False, True)]),
+        (
+            "I'm planning to visit Japan next spring.",
+            "plan",
+            [("plan", "visit Japan next spring", False, True)],
+        ),
+        ("I went to a support group yesterday.", "event", []),
+    ],
+)
+def test_claims(sentence: str, kind: str, claims: list[tuple[str, str, bool, bool]]) -> None:
+    got_kind, got, correction = analyse_sentence(sentence)
+    assert got_kind == kind
+    assert [(c.attribute, c.value, c.single, c.positive) for c in got] == claims
+    assert correction is None
+
+
+def test_corrections() -> None:
+    _, _, fix = analyse_sentence("Actually it was Tuesday, not Monday.")
+    assert (fix.wrong, fix.right) == ("Monday", "Tuesday")  # type: ignore[union-attr]
+    _, _, fix = analyse_sentence("Sorry, I meant Rui, not Rio.")
+    assert (fix.wrong, fix.right) == ("Rio", "Rui")  # type: ignore[union-attr]

@@ -1,0 +1,176 @@
+"""Memories that stay true: derivation, updates, corrections, duplicates, entities, time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from mnemos import LEXICAL, AddResult, Memory, MemoryRecord
+
+T1, T2, T3 = "2024-01-08T09:00:00Z", "2024-04-15T09:00:00Z", "2024-06-10T09:00:00Z"
+
+
+def say(mem: Memory, text: str, at: str, *, who: str = "Ana", session: str = "s1") -> AddResult:
+    return mem.add(
+        [{"role": "user", "name": who, "content": text}], user_id="ana", session_id=session, at=at
+    )
+
+
+def statements(result: AddResult) -> list[MemoryRecord]:
+    return [m for m in result.memories if m.kind != "note"]
+
+
+def test_statements_name_the_speaker_and_resolve_dates(mem: Memory) -> None:
+    result = say(
+        mem, "I went to a support group yesterday. It was so powerful.", "2023-05-08T13:56:00Z"
+    )
+    [stmt] = statements(result)
+    assert stmt.text == "Ana went to a support group yesterday. [7 May 2023]"
+    assert stmt.kind == "event"
+    assert stmt.occurred_at == datetime(2023, 5, 7, tzinfo=UTC)
+    assert stmt.attributes["time"]["start"].startswith("2023-05-07")
+    note = next(m for m in result.memories if m.kind == "note")
+    assert note.attributes["keys"] == ["7 May 2023"]
+
+
+def test_a_new_value_supersedes_the_old_one(mem: Memory) -> None:
+    old = statements(say(mem, "I work at Quinta Labs as a data analyst.", T1))[0]
+    new_result = say(mem, "Big news: I got the Tidewater Analytics job!", T2)
+    new = statements(new_result)[0]
+    superseded = mem.get(old.id)
+    assert superseded.status == "superseded"
+    assert superseded.superseded_by == new.id
+    assert superseded.valid_to == datetime(2024, 4, 15, 9, tzinfo=UTC)
+    assert superseded.text == old.text
+    events = mem.history(old.id)
+    assert [e.event for e in events] == ["ADD", "SUPERSEDE"]
+    assert events[1].reason == "employer: Quinta Labs -> Tidewater Analytics"
+    assert any(c.event == "SUPERSEDE" and c.memory_id == old.id for c in new_result.changes)
+    now = [h.text for h in mem.search("Where does Ana work?", user_id="ana").hits]
+    assert not any("Quinta" in t for t in now)
+    assert any("Tidewater" in t for t in now)
+    then = mem.search("Where does Ana work?", user_id="ana", at="2024-02-01").hits
+    assert any("Quinta" in h.text for h in then)
+    assert not any("Tidewater" in h.text for h in then)
+
+
+def test_the_note_of_an_outdated_message_is_retired_with_it(mem: Memory) -> None:
+    first = say(mem, "I live in Porto.", T1)
+    say(mem, "I moved to Lisbon last month.", T2)
+    note = next(m for m in first.memories if m.kind == "note")
+    assert mem.get(note.id).status == "superseded"
+    hits = mem.search("Where does Ana live?", user_id="ana").hits
+    assert [h.text for h in hits if "Porto" in h.text] == []
+
+
+def test_negation_ends_a_claim(mem: Memory) -> None:
+    plays = statements(say(mem, "I play the violin every weekend.", T1))[0]
+    say(mem, "I no longer play the violin.", T2)
+    assert mem.get(plays.id).status == "superseded"
+    assert mem.history(plays.id)[-1].reason == "activity: no longer violin"
+
+
+def test_correction_replaces_the_wrong_value(mem: Memory) -> None:
+    wrong = statements(
+        say(mem, "My dentist appointment is on Monday the 12th, I plan to go early.", T1)
+    )[0]
+    result = say(mem, "Actually it is Tuesday, not Monday.", T1)
+    assert mem.get(wrong.id).status == "superseded"
+    fixed = mem.get(mem.get(wrong.id).superseded_by or "")
+    assert "Tuesday" in fixed.text
+    assert "Monday" not in fixed.text
+    assert set(wrong.episode_ids) < set(fixed.episode_ids)
+    assert mem.history(wrong.id)[-1].reason == "correction: Monday -> Tuesday"
+    assert any(c.event == "ADD" and c.memory_id == fixed.id for c in result.changes)
+
+
+def test_duplicates_merge_into_one_memory_with_all_evidence(mem: Memory) -> None:
+    first = statements(say(mem, "I love hiking in the mountains.", T1))[0]
+    again = say(mem, "I love hiking in the mountains.", T2, session="s2")
+    assert statements(again) == []
+    merged = mem.get(first.id)
+    assert len(merged.episode_ids) == 2
+    assert mem.history(first.id)[-1].event == "MERGE"
+    assert mem.history(first.id)[-1].reason == "duplicate: same text"
+    near = say(mem, "I love hiking in the mountains!!", T3, session="s3")
+    assert statements(near) == []
+    assert len(mem.get(first.id).episode_ids) == 3
+
+
+def test_entities_hold_current_values_and_aliases(mem: Memory) -> None:
+    say(mem, "Hey Ana, Melanie here! How are you?", T1, who="Melanie")
+    say(mem, "I live in Porto with my dog.", T1)
+    say(mem, "I moved to Lisbon last month.", T2)
+    say(mem, "Mel and I love pottery.", T2, who="Ana")
+    page = mem.entities.list(user_id="ana", kind="person")
+    names = {e.name: e for e in page.items}
+    assert "Ana" in names
+    ana = mem.entities.get(names["Ana"].id)
+    assert ana.attributes["residence"] == ["Lisbon"]
+    assert "pottery" in ana.attributes["likes"]
+    history = mem.entities.history(ana.id)
+    assert {m.status for m in history} == {"active", "superseded"}
+    [melanie] = [e for e in mem.entities.search("mel", user_id="ana").items if e.kind == "person"]
+    assert melanie.name == "Melanie"
+    assert melanie.aliases == ["Mel"]
+
+
+def test_time_bounded_questions_find_what_happened_then(mem: Memory) -> None:
+    say(mem, "I went to a pottery workshop yesterday.", "2023-07-16T10:00:00Z")
+    say(mem, "I went to a pottery fair yesterday.", "2023-09-02T10:00:00Z")
+    hits = mem.search("What did Ana do in July 2023?", user_id="ana").hits
+    assert "workshop" in hits[0].text
+    assert hits[0].ranks.get("time") == 1
+
+
+def test_the_graph_finds_evidence_that_shares_no_words_with_the_query(
+    tmp_path: Path,
+) -> None:
+    with Memory(tmp_path / "g.db", embedder="hash") as mem:
+        say(mem, "My sister Clara lives in Sintra.", T1)
+        say(mem, "Clara teaches piano at the conservatory.", T2, session="s2")
+        for i in range(30):
+            say(
+                mem,
+                f"Unrelated remark number {i} about the weather and trains.",
+                T2,
+                session=f"x{i}",
+            )
+        question = "What does the sister do for work?"
+        plain = mem.search(question, user_id="ana", config=LEXICAL).hits
+        assert not any("piano" in h.text for h in plain)
+        graph_only = LEXICAL.model_copy(update={"weights": {"graph": 1.0}})
+        hits = mem.search(question, user_id="ana", config=graph_only, limit=3).hits
+        assert any("piano" in h.text for h in hits)
+        assert "graph" in hits[0].ranks
+
+
+def test_hits_are_notes_with_matches_and_context(mem: Memory) -> None:
+    for i, text in enumerate(
+        ["How was your weekend?", "I adopted a puppy named Biscuit!", "Aww, congrats!"]
+    ):
+        mem.add(
+            [{"role": "user", "name": ["Bo", "Ana", "Bo"][i], "content": text}],
+            user_id="ana",
+            session_id="s1",
+            at=T1,
+        )
+    hit = mem.search("puppy Biscuit", user_id="ana").hits[0]
+    assert hit.kind == "note"
+    assert hit.text == "I adopted a puppy named Biscuit!"
+    assert [e.text for e in hit.context] == ["How was your weekend?", "Aww, congrats!"]
+    assert hit.id in hit.matched or len(hit.matched) >= 1
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("I love painting landscapes.", "preference"),
+        ("I'm planning to visit Japan next spring.", "plan"),
+        ("I work at Quinta Labs as an analyst.", "profile"),
+    ],
+)
+def test_kinds(mem: Memory, text: str, kind: str) -> None:
+    assert [m.kind for m in statements(say(mem, text, T1))] == [kind]
