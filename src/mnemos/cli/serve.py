@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import click
 
@@ -24,6 +25,13 @@ def _configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+
+
+def _warm_up(memory: Any, log: logging.Logger) -> None:
+    """Load the embedding model before the first request has to wait for it (the default
+    static model is distilled on its very first use, which takes about a minute)."""
+    log.info("loading the embedder %s", memory.settings.embedder)
+    memory.search("warm up", user_id="mnemos-warm-up")
 
 
 def _loopback_only(host: str) -> None:
@@ -90,6 +98,7 @@ def serve(
     memory = app.memory()
     if not local and not memory.keys.list(tenant=None):
         log.warning("no API keys yet: create one with `mnemos keys create`, or use --local")
+    _warm_up(memory, log)
     asgi = create_app(
         memory,
         auth="local" if local else "keys",
@@ -169,6 +178,7 @@ def mcp(
     import uvicorn
 
     _configure_logging("info")
+    _warm_up(memory, logging.getLogger("mnemos.server"))
     logging.getLogger("mnemos.server").info(
         "MCP over streamable HTTP at http://%s:%d/mcp (%s)",
         host,
