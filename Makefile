@@ -3,9 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .DEFAULT_GOAL := check
-.PHONY: check setup demo test lint format typecheck bench clean
+.PHONY: check setup demo test lint format typecheck browser loadtest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +35,18 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
+# The dashboard tests drive Debian's chromium through Playwright; no browser is downloaded.
+browser:
+	@test -x $(CHROMIUM) || { echo "installing chromium for the dashboard tests"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: lint typecheck browser
+	HF_HUB_OFFLINE=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+
+# 32 clients mixing add and search for 60 s against a real server; report in artifacts/.
+loadtest: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m tests.server.load --clients 32 --seconds 60 --embedder minilm
 
 check: test
 

@@ -14,7 +14,7 @@ import pytest
 from mnemos.cli import cli, main
 
 COMMANDS = ["add", "search", "get", "list", "delete", "restore", "history", "erase", "stats",
-            "export", "import", "demo"]  # fmt: skip
+            "export", "import", "demo", "keys", "serve", "mcp"]  # fmt: skip
 
 
 def run(capsys: pytest.CaptureFixture[str], store: Path, *args: str) -> tuple[int, str, str]:

@@ -12,10 +12,12 @@ from mnemos import MissingDependencyError
 from mnemos.embedders import create_embedder
 
 EXPECTED = [
-    "HYBRID", "LEXICAL", "RECIPES", "SEMANTIC", "AccessDeniedError", "AddResult", "AsyncMemory",
+    "HYBRID", "LEXICAL", "RECIPES", "SEMANTIC", "AccessDeniedError", "AddResult", "ApiKey",
+    "AsyncMemory",
     "AuthenticationError", "ClosedError", "ConfigurationError", "ConflictError", "Context",
     "EmbedderError", "EmbedderMismatchError", "Entity", "Episode", "EraseResult", "Evidence",
-    "HistoryEvent", "InvalidInputError", "Memory", "MemoryChange", "MemoryRecord", "Message",
+    "HistoryEvent", "InvalidInputError", "IssuedKey", "Memory", "MemoryChange", "MemoryRecord",
+    "Message",
     "MissingDependencyError", "MnemosError", "NotAStoreError", "NotFoundError", "Page",
     "SchemaVersionError", "SearchConfig", "SearchHit", "SearchResult", "Settings",
     "StoreBusyError", "StoreError", "StorePathError", "StoreStats", "TextTooLargeError",

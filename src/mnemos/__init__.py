@@ -29,6 +29,7 @@ from mnemos.errors import (
     StorePathError,
     TextTooLargeError,
 )
+from mnemos.keys import ApiKey, IssuedKey
 from mnemos.memory import AsyncMemory, Memory
 from mnemos.models import (
     AddResult,
@@ -56,6 +57,7 @@ __all__ = [
     "SEMANTIC",
     "AccessDeniedError",
     "AddResult",
+    "ApiKey",
     "AsyncMemory",
     "AuthenticationError",
     "ClosedError",
@@ -70,6 +72,7 @@ __all__ = [
     "Evidence",
     "HistoryEvent",
     "InvalidInputError",
+    "IssuedKey",
     "Memory",
     "MemoryChange",
     "MemoryRecord",

@@ -18,6 +18,7 @@ from mnemos.engine.config import SearchConfig
 from mnemos.engine.derive import Deriver
 from mnemos.engine.engine import Engine
 from mnemos.errors import ClosedError, InvalidInputError
+from mnemos.keys import ApiKey, ApiKeys, IssuedKey
 from mnemos.models import (
     AddResult,
     Context,
@@ -180,6 +181,7 @@ class Memory:
         self.settings = settings
         self.episodes = Episodes(self)
         self.entities = Entities(self)
+        self.keys = ApiKeys(self)
 
     def scoped(self, *, tenant: str | None = None, user_ids: Iterable[str] | None = None) -> Memory:
         """A view of this Memory confined to a tenant and (optionally) some user scopes.
@@ -203,6 +205,7 @@ class Memory:
         view.settings = self.settings
         view.episodes = Episodes(view)
         view.entities = Entities(view)
+        view.keys = ApiKeys(view)
         return view
 
     # -- state -----------------------------------------------------------------------------
@@ -445,6 +448,7 @@ class AsyncMemory:
         self.settings = self._memory.settings
         self.episodes = _AsyncEpisodes(self._memory)
         self.entities = _AsyncEntities(self._memory)
+        self.keys = _AsyncKeys(self._memory)
 
     @property
     def closed(self) -> bool:
@@ -487,6 +491,7 @@ class AsyncMemory:
         view.settings = self.settings
         view.episodes = _AsyncEpisodes(view._memory)
         view.entities = _AsyncEntities(view._memory)
+        view.keys = _AsyncKeys(view._memory)
         return view
 
     async def get(self, memory_id: str) -> MemoryRecord:
@@ -562,3 +567,28 @@ class _AsyncEntities:
     async def history(self, entity_id: str, **kwargs: Any) -> builtins.list[MemoryRecord]:
         """See :meth:`Entities.history`."""
         return await asyncio.to_thread(self._memory.entities.history, entity_id, **kwargs)
+
+
+class _AsyncKeys:
+    def __init__(self, memory: Memory) -> None:
+        self._memory = memory
+
+    async def create(self, **kwargs: Any) -> IssuedKey:
+        """See :meth:`ApiKeys.create`."""
+        return await asyncio.to_thread(self._memory.keys.create, **kwargs)
+
+    async def list(self, **kwargs: Any) -> list[ApiKey]:
+        """See :meth:`ApiKeys.list`."""
+        return await asyncio.to_thread(self._memory.keys.list, **kwargs)
+
+    async def get(self, key_id: str) -> ApiKey:
+        """See :meth:`ApiKeys.get`."""
+        return await asyncio.to_thread(self._memory.keys.get, key_id)
+
+    async def revoke(self, key_id: str) -> ApiKey:
+        """See :meth:`ApiKeys.revoke`."""
+        return await asyncio.to_thread(self._memory.keys.revoke, key_id)
+
+    async def authenticate(self, token: str) -> ApiKey:
+        """See :meth:`ApiKeys.authenticate`."""
+        return await asyncio.to_thread(self._memory.keys.authenticate, token)

@@ -97,9 +97,11 @@ def parse_json_option(value: str | None, name: str) -> Any:
 
 
 def _register() -> None:
-    from mnemos.cli import commands
+    from mnemos.cli import commands, keys, serve
 
     commands.register(cli)
+    for command in (keys.keys, serve.serve, serve.mcp):
+        cli.add_command(command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -131,9 +131,12 @@ class StaticEmbedder:
         """Embed texts; returns L2-normalised float32 vectors."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        # The Rust tokenizer inside is not safe to share between threads (model2vec sets its
+        # truncation on every call: "Already borrowed"), and a server encodes from many.
         with self._lock:
             model = self._load()
-        vectors = np.asarray(model.encode(list(texts), show_progress_bar=False), dtype=np.float32)
+            encoded = model.encode(list(texts), show_progress_bar=False)
+        vectors = np.asarray(encoded, dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         vectors = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
         empty = ~vectors.any(axis=1)

@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 __all__ = ["CHANNELS", "FIELDS", "HYBRID", "LEXICAL", "RECIPES", "SEMANTIC", "SearchConfig"]
 
 CHANNELS = ("bm25", "vector", "graph", "time", "speaker", "profile")
+# Weights are relative; a bound keeps products of them finite (1e308 overflowed BM25 to NaN).
+MAX_WEIGHT = 1000.0
 FIELDS = ("body", "turn", "context", "keys")
 
 
@@ -54,10 +56,23 @@ class SearchConfig(BaseModel):
             "time": 0.5,
             "speaker": 0.5,
             "profile": 1.0,
-        }
+        },
+        # The schema says what the validator checks, for REST and MCP clients.
+        json_schema_extra={
+            "propertyNames": {"enum": list(CHANNELS)},
+            "additionalProperties": {"type": "number", "minimum": 0, "maximum": MAX_WEIGHT},
+            "anyOf": [
+                {"required": [channel], "properties": {channel: {"exclusiveMinimum": 0}}}
+                for channel in ("bm25", "vector", "graph")
+            ],
+        },
     )
     fields: dict[str, float] = Field(
-        default_factory=lambda: {"body": 1.0, "turn": 0.5, "context": 0.3, "keys": 0.3}
+        default_factory=lambda: {"body": 1.0, "turn": 0.5, "context": 0.3, "keys": 0.3},
+        json_schema_extra={
+            "propertyNames": {"enum": list(FIELDS)},
+            "additionalProperties": {"type": "number", "minimum": 0, "maximum": MAX_WEIGHT},
+        },
     )
     rrf_k: int = Field(default=20, ge=1, le=10_000)
     candidates: int = Field(default=100, ge=1, le=10_000)
@@ -73,15 +88,15 @@ class SearchConfig(BaseModel):
         unknown = set(self.weights) - set(CHANNELS)
         if unknown:
             raise ValueError(f"unknown channels {sorted(unknown)}; known: {list(CHANNELS)}")
-        if any(w < 0 for w in self.weights.values()):
-            raise ValueError("channel weights must not be negative")
+        if any(not 0 <= w <= MAX_WEIGHT for w in self.weights.values()):
+            raise ValueError(f"channel weights must be between 0 and {MAX_WEIGHT:g}")
         if not any(self.weights.get(c, 0) > 0 for c in ("bm25", "vector", "graph")):
             raise ValueError("at least one of bm25, vector or graph needs a positive weight")
         unknown = set(self.fields) - set(FIELDS)
         if unknown:
             raise ValueError(f"unknown fields {sorted(unknown)}; known: {list(FIELDS)}")
-        if any(w < 0 for w in self.fields.values()):
-            raise ValueError("field weights must not be negative")
+        if any(not 0 <= w <= MAX_WEIGHT for w in self.fields.values()):
+            raise ValueError(f"field weights must be between 0 and {MAX_WEIGHT:g}")
         return self
 
     def active_channels(self) -> list[str]:

@@ -285,7 +285,8 @@ def assemble(
     if not fused:
         return []
     raw = {c: dict(hits) for c, hits in rankings.items()}
-    top = max_rrf(list(rankings), k=cfg.rrf_k, weights=cfg.weights)
+    # A weight as small as 5e-324 is positive but underflows the bound to 0.
+    top = max_rrf(list(rankings), k=cfg.rrf_k, weights=cfg.weights) or 1.0
     known = dict(anchors or {})
     # (best memory id, its kind, episode, score, ranks, channel scores, matched ids)
     groups: dict[str, list[Any]] = {}

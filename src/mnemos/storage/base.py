@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from mnemos.errors import AccessDeniedError
 from mnemos.models import Entity, Episode, EraseResult, HistoryEvent, MemoryRecord, StoreStats
+from mnemos.storage.keys import KeyStore
 from mnemos.storage.vector_index import GraphView
 
 __all__ = [
@@ -263,8 +264,11 @@ class StoreTransaction(Protocol):
         ...
 
 
-class Store(Protocol):
-    """A mnemos store. Implementations: :mod:`mnemos.storage.sqlite` (default)."""
+class Store(KeyStore, Protocol):
+    """A mnemos store. Implementations: :mod:`mnemos.storage.sqlite` (default).
+
+    A store also keeps the API keys that guard it (see :class:`~mnemos.storage.keys.KeyStore`).
+    """
 
     def info(self) -> StoreInfo:
         """Location, schema version and the embedder the store was built with."""

@@ -197,6 +197,19 @@ def _knowledge(conn: sqlite3.Connection) -> None:
     )
 
 
+_API_KEYS = """
+CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    name TEXT,
+    user_ids TEXT,
+    token_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE INDEX api_keys_tenant ON api_keys (tenant, created_at)
+"""
+
 _ALIASES = """
 CREATE TABLE entity_aliases (
     tenant TEXT NOT NULL,
@@ -218,7 +231,7 @@ MIGRATIONS: list[Migration] = [
     Migration(
         2, "knowledge: claims, entities, event times, multi-column full-text index", _knowledge
     ),
-    # Version 3 is the API keys table, added with the server.
+    Migration(3, "api keys", _script(_API_KEYS)),
     Migration(
         4,
         "entity aliases: an index for looking entities up by any of their names",

@@ -37,6 +37,7 @@ from mnemos.errors import (
     StoreError,
     StorePathError,
 )
+from mnemos.keys import ApiKey
 from mnemos.models import Entity, Episode, EraseResult, HistoryEvent, MemoryRecord, StoreStats
 from mnemos.storage.base import (
     Access,
@@ -1683,3 +1684,88 @@ class SQLiteStore:
             self._writer.close()
         if self._vectors is not None:
             self._vectors.clear()
+
+    # -- api keys (migration 3) --------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A plain ``BEGIN IMMEDIATE`` write that does not touch the memory change sequence."""
+        self._ensure_open()
+        with self._write_lock:
+            conn = self._writer
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise _translate(exc, str(self.path)) from None
+
+    @staticmethod
+    def _key_from_row(row: tuple[Any, ...]) -> ApiKey:
+        key_id, tenant, name, user_ids, created_at, revoked_at = row
+        created = from_db(created_at)
+        assert created is not None
+        return ApiKey(
+            id=key_id,
+            tenant=tenant,
+            name=name,
+            user_ids=None if user_ids is None else json.loads(user_ids),
+            created_at=created,
+            revoked_at=from_db(revoked_at),
+        )
+
+    def insert_key(self, key: ApiKey, token_hash: str) -> None:
+        """Store a new key with the digest of its token."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO api_keys (id, tenant, name, user_ids, token_hash, created_at,"
+                " revoked_at) VALUES (?,?,?,?,?,?,?)",
+                (
+                    key.id,
+                    key.tenant,
+                    key.name,
+                    None if key.user_ids is None else _json(key.user_ids),
+                    token_hash,
+                    to_db(key.created_at),
+                    to_db(key.revoked_at),
+                ),
+            )
+
+    def get_key(self, key_id: str) -> tuple[ApiKey, str] | None:
+        """The key with this id and its token digest."""
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT id, tenant, name, user_ids, created_at, revoked_at, token_hash"
+                " FROM api_keys WHERE id = ?",
+                (key_id,),
+            ).fetchone()
+        return None if row is None else (self._key_from_row(row[:6]), row[6])
+
+    def list_keys(self, tenant: str | None) -> list[ApiKey]:
+        """Keys of a tenant (or all tenants), oldest first."""
+        where, params = ("WHERE tenant = ?", [tenant]) if tenant is not None else ("", [])
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT id, tenant, name, user_ids, created_at, revoked_at FROM api_keys"
+                f" {where} ORDER BY created_at, id",
+                params,
+            ).fetchall()
+        return [self._key_from_row(r) for r in rows]
+
+    def revoke_key(self, key_id: str, at: datetime) -> ApiKey | None:
+        """Mark a key revoked (keeping the first revocation time)."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?",
+                (to_db(at), key_id),
+            )
+            row = conn.execute(
+                "SELECT id, tenant, name, user_ids, created_at, revoked_at FROM api_keys"
+                " WHERE id = ?",
+                (key_id,),
+            ).fetchone()
+        return None if row is None else self._key_from_row(row)
