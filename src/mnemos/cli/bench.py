@@ -1,0 +1,237 @@
+"""``mnemos bench``: recall on LoCoMo and LongMemEval, and speed, with same-run baselines."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from mnemos.cli import AppContext, pass_app
+from mnemos.cli.commands import progress
+
+__all__ = ["bench"]
+
+_console = Console(highlight=False, soft_wrap=False)
+if not _console.is_terminal:
+    _console.width = 200
+
+
+def _ints(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
+    """Parse a comma-separated list of positive integers (``5,10,20``; ``1_000`` allowed)."""
+    if value is None:
+        return None
+    try:
+        numbers = tuple(int(part.strip()) for part in value.split(",") if part.strip())
+    except ValueError:
+        raise click.BadParameter("expected comma-separated integers, e.g. 5,10,20") from None
+    if not numbers or min(numbers) < 1:
+        raise click.BadParameter("expected positive integers, e.g. 5,10,20")
+    return numbers
+
+
+def _names(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    from mnemos.bench.baselines import BASELINES
+
+    if value.strip().lower() == "none":
+        return ()
+    names = tuple(dict.fromkeys(p.strip() for p in value.split(",") if p.strip()))
+    unknown = [n for n in names if n not in BASELINES]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown baseline(s) {', '.join(unknown)}; choose from {', '.join(BASELINES)} or none"
+        )
+    return names
+
+
+def _embedder(app: AppContext, chosen: str | None) -> str:
+    return chosen or app.embedder or "minilm"
+
+
+@click.group()
+def bench() -> None:
+    """Measure recall and speed against same-run baselines.
+
+    mnemos is measured only through its public API (Memory.add and Memory.search), in a
+    fresh temporary store each run. Needs the bench extra: pip install 'mnemos[bench]'.
+
+    \b
+    Example:
+      mnemos bench locomo --data ../shared/data/locomo/locomo10.json --split dev
+      mnemos bench speed --sizes 1000,10000
+    """
+
+
+@bench.command()
+@click.option(
+    "--data", required=True, type=click.Path(exists=True, dir_okay=False),
+    help="LoCoMo's locomo10.json.",
+)  # fmt: skip
+@click.option(
+    "--split", default="dev", show_default=True, type=click.Choice(["dev", "test", "all"]),
+    help="dev: conv-26/30/41/42/43; test: conv-44/47/48/49/50; all: every conversation.",
+)  # fmt: skip
+@click.option("--k", "ks", default="5,10,20", show_default=True, callback=_ints,
+              help="Cut-offs for evidence recall.")  # fmt: skip
+@click.option("--budget", default=1000, show_default=True, type=click.IntRange(1),
+              help="Token budget for budget recall.")  # fmt: skip
+@click.option("--embedder", help="Registered embedder for mnemos (default: minilm).")
+@click.option(
+    "--baselines", default="bm25,bm25+prev,dense,rrf", show_default=True, callback=_names,
+    help="Baselines to run beside mnemos (comma-separated, or none).",
+)  # fmt: skip
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write every result.")
+@click.option("--plot", "plot_out", type=click.Path(dir_okay=False), help="Write a PNG chart.")
+@pass_app
+def locomo(
+    app: AppContext,
+    data: str,
+    split: str,
+    ks: tuple[int, ...],
+    budget: int,
+    embedder: str | None,
+    baselines: tuple[str, ...],
+    json_out: str | None,
+    plot_out: str | None,
+) -> None:
+    """Evidence recall on LoCoMo, mnemos against BM25, dense and fused baselines.
+
+    Each conversation is added turn by turn into its own scope (speaker, session date,
+    image captions; nothing else), then every question is asked by its text alone one
+    day after the last session. Reports recall@k, all-evidence hit rate, NDCG@10, recall
+    within a token budget, tokens returned and latency per category.
+
+    \b
+    Example:
+      mnemos bench locomo --data ../shared/data/locomo/locomo10.json --split dev \\
+          --json artifacts/locomo-dev.json --plot artifacts/locomo-dev.png
+    """
+    from mnemos.bench.locomo import LocomoOptions, run_locomo
+    from mnemos.bench.report import locomo_plot, locomo_summary, locomo_table, write_json
+
+    options = LocomoOptions(
+        split=split,
+        ks=ks,
+        budget=budget,
+        embedder=_embedder(app, embedder),
+        baselines=baselines,
+    )
+    with progress() as bar:
+        report = run_locomo(data, options, progress=bar)
+    _console.print(locomo_table(report))
+    _console.print(locomo_summary(report))
+    _outputs(report, json_out, write_json)
+    if plot_out:
+        click.echo(f"wrote chart to {locomo_plot(report, plot_out)}")
+
+
+@bench.command()
+@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="A LongMemEval JSON file (e.g. longmemeval_s.json).")  # fmt: skip
+@click.option("--k", "ks", default="5,10,20", show_default=True, callback=_ints,
+              help="Cut-offs for recall.")  # fmt: skip
+@click.option("--embedder", help="Registered embedder for mnemos (default: minilm).")
+@click.option("--limit", type=click.IntRange(1), help="Only the first N instances.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write every result.")
+@pass_app
+def longmemeval(
+    app: AppContext,
+    data: str,
+    ks: tuple[int, ...],
+    embedder: str | None,
+    limit: int | None,
+    json_out: str | None,
+) -> None:
+    """Session- and turn-level retrieval recall on LongMemEval.
+
+    Each instance's haystack goes into its own scope, session by session with its date;
+    the question is asked at its question date.
+
+    \b
+    Example:
+      mnemos bench longmemeval --data longmemeval_s.json --k 5,10 --json lme.json
+    """
+    from mnemos.bench.longmemeval import LongMemEvalOptions, run_longmemeval
+    from mnemos.bench.report import longmemeval_table, write_json
+
+    options = LongMemEvalOptions(ks=ks, embedder=_embedder(app, embedder), limit=limit)
+    with progress() as bar:
+        report = run_longmemeval(data, options, progress=bar)
+    _console.print(longmemeval_table(report))
+    ing, lat = report["ingestion"], report["latency_ms"]
+    _console.print(
+        f"{report['counts']['instances']} instances, {ing['turns']:,} turns ingested at "
+        f"{ing['turns_per_s'] or 0:,.1f} turns/s; search p50 {lat['p50'] or 0:.1f} ms, "
+        f"p95 {lat['p95'] or 0:.1f} ms."
+    )
+    _outputs(report, json_out, write_json)
+
+
+@bench.command()
+@click.option("--turns", default=2000, show_default=True, type=click.IntRange(1),
+              help="Turns added one by one for the ingestion rate.")  # fmt: skip
+@click.option("--sizes", default="1000,10000,100000", show_default=True, callback=_ints,
+              help="Store sizes (turns in one scope) at which to measure search.")  # fmt: skip
+@click.option("--max-size", type=click.IntRange(1), help="Skip sizes above this.")
+@click.option("--queries", default=200, show_default=True, type=click.IntRange(1),
+              help="Questions asked at each size.")  # fmt: skip
+@click.option("--embedder", help="Embedder for ingestion and query encode (default: minilm).")
+@click.option("--batch", default=1000, show_default=True, type=click.IntRange(1),
+              help="Messages per add call while growing the store.")  # fmt: skip
+@click.option("--encode-baseline/--no-encode-baseline", default=True, show_default=True,
+              help="Time raw sentence-transformers encoding of the same texts.")  # fmt: skip
+@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic chat.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write every result.")
+@pass_app
+def speed(
+    app: AppContext,
+    turns: int,
+    sizes: tuple[int, ...],
+    max_size: int | None,
+    queries: int,
+    embedder: str | None,
+    batch: int,
+    encode_baseline: bool,
+    seed: int,
+    json_out: str | None,
+) -> None:
+    """Ingestion throughput, and search latency, disk and memory as one scope grows.
+
+    Ingestion adds synthetic turns one by one with the default embedder. The scale part
+    grows one store and one user scope (the worst case) with a 384-dimensional hash
+    embedder, so vector scans cost what MiniLM's do; MiniLM's query encode latency is
+    measured apart and shown beside search latency. Baselines: raw sentence-transformers
+    encoding and a flat numpy scan.
+
+    \b
+    Example:
+      mnemos bench speed --sizes 1000,10000,100000 --json artifacts/speed.json
+      mnemos bench speed --sizes 1000,10000,100000,1000000 --max-size 100000
+    """
+    from mnemos.bench.report import speed_tables, write_json
+    from mnemos.bench.speed import SpeedOptions, run_speed
+
+    chosen = tuple(s for s in sizes if max_size is None or s <= max_size)
+    if not chosen:
+        raise click.BadParameter(f"every size is above --max-size {max_size}", param_hint="--sizes")
+    options = SpeedOptions(
+        turns=turns,
+        sizes=chosen,
+        queries=queries,
+        embedder=_embedder(app, embedder),
+        batch=batch,
+        encode_baseline=encode_baseline,
+        seed=seed,
+    )
+    with progress() as bar:
+        report = run_speed(options, progress=bar)
+    for table in speed_tables(report):
+        _console.print(table)
+    _outputs(report, json_out, write_json)
+
+
+def _outputs(report: dict[str, Any], json_out: str | None, write: Callable[..., Path]) -> None:
+    if json_out:
+        click.echo(f"wrote results to {write(json_out, report)}")
