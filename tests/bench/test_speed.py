@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from mnemos import Memory
-from mnemos.bench.measure import TimedEmbedder, file_bytes, process_memory
+from mnemos.bench.measure import CpuMeter, TimedEmbedder, file_bytes, process_memory
+from mnemos.bench.report import machine_note
 from mnemos.bench.speed import SpeedOptions, numpy_scan_latency, run_speed
 from mnemos.bench.synthetic import ConversationGenerator
 from mnemos.cli import main
@@ -124,3 +125,28 @@ def test_cli_speed(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert set(data["scale"][0]) >= {"search_ms", "numpy_scan_ms", "store_bytes", "rss_bytes",
                                      "peak_rss_bytes", "first_search_ms"}  # fmt: skip
     assert main(["bench", "speed", "--sizes", "500", "--max-size", "100"]) == 2
+
+
+def test_cpu_meter_sees_this_process_work() -> None:
+    meter = CpuMeter()
+    total = 0
+    for i in range(2_000_000):
+        total += i
+    cpu = meter.report()
+    if cpu is None:
+        pytest.skip("no /proc/stat on this system")
+    assert cpu["wall_seconds"] > 0
+    assert cpu["own_cpu_seconds"] > 0
+    assert cpu["other_cpu_seconds"] >= 0
+    assert cpu["other_share"] >= 0
+
+
+def test_machine_note_warns_only_when_others_shared_the_cpus() -> None:
+    quiet = {"machine": {"cpu": {"other_share": 0.02, "other_cpu_seconds": 1, "wall_seconds": 30}}}
+    busy = {"machine": {"cpu": {"other_share": 0.4, "other_cpu_seconds": 48, "wall_seconds": 60}}}
+    assert machine_note(quiet) == ""
+    assert machine_note({}) == ""
+    assert machine_note(busy) == (
+        "Note: other processes used 40% of this machine's CPU capacity during the run "
+        "(48 CPU s in 60 s), so timings may be pessimistic."
+    )

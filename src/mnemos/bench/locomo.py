@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from mnemos._version import __version__
 from mnemos.bench import metrics as m
 from mnemos.bench.baselines import BASELINES, Doc, Retriever, build_baselines
-from mnemos.bench.measure import TimedEmbedder
+from mnemos.bench.measure import CpuMeter, TimedEmbedder, machine
 from mnemos.embedders import create_embedder
 from mnemos.errors import InvalidInputError
 from mnemos.io.locomo import Conversation, Turn, load_locomo
@@ -389,6 +389,7 @@ def run_locomo(
     source = Path(path)
     conversations = select_split(load_locomo(source), options.split)
     started = time.perf_counter()
+    meter = CpuMeter()
     baselines = build_baselines(options.baselines, dense_model)
 
     embedder = TimedEmbedder(create_embedder(options.embedder))
@@ -525,6 +526,7 @@ def run_locomo(
             "total_seconds": time.perf_counter() - started,
             "question_seconds": question_seconds,
         },
+        "machine": {**machine(), "cpu": meter.report()},
         "systems": summaries,
         "delta_vs_best_baseline": _deltas(summaries, options),
         "questions": details,

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from mnemos._version import __version__
 from mnemos.bench import metrics as m
-from mnemos.bench.measure import TimedEmbedder
+from mnemos.bench.measure import CpuMeter, TimedEmbedder, machine
 from mnemos.embedders import create_embedder
 from mnemos.errors import InvalidInputError
 
@@ -219,6 +219,7 @@ def run_longmemeval(
     instances = load_longmemeval(source)[: options.limit]
     limit = max(options.ks)
     started = time.perf_counter()
+    meter = CpuMeter()
     embedder = TimedEmbedder(create_embedder(options.embedder))
     embedder.inner.embed(["warm up"])
     task = None
@@ -321,5 +322,6 @@ def run_longmemeval(
         "latency_ms": {**m.percentiles(latencies), "mean": m.mean(latencies)},
         "types": types,
         "timings": {"total_seconds": time.perf_counter() - started},
+        "machine": {**machine(), "cpu": meter.report()},
         "questions": details,
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import platform
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,7 +14,14 @@ import numpy.typing as npt
 
 from mnemos.embedders.base import Embedder
 
-__all__ = ["TimedEmbedder", "file_bytes", "process_memory", "reset_peak_memory"]
+__all__ = [
+    "CpuMeter",
+    "TimedEmbedder",
+    "file_bytes",
+    "machine",
+    "process_memory",
+    "reset_peak_memory",
+]
 
 
 class TimedEmbedder:
@@ -86,3 +94,54 @@ def file_bytes(path: str | os.PathLike[str]) -> int:
         with contextlib.suppress(OSError):
             total += os.path.getsize(f"{os.fspath(path)}{suffix}")
     return total
+
+
+def machine() -> dict[str, object]:
+    """The machine a run measured: CPUs, Python and platform."""
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+    }
+
+
+class CpuMeter:
+    """How much CPU other processes used while a run was measuring.
+
+    Timings are only comparable between runs on a quiet machine. This compares the busy
+    time of every CPU (``/proc/stat``) with this process's own CPU time over the same wall
+    time; the difference is what other processes took.
+    """
+
+    def __init__(self) -> None:
+        self._start = self._sample()
+
+    @staticmethod
+    def _sample() -> tuple[float, float, float] | None:
+        try:
+            fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        except (OSError, IndexError):
+            return None
+        ticks = [int(x) for x in fields]
+        idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+        hz = os.sysconf("SC_CLK_TCK")
+        own = os.times()
+        return time.perf_counter(), (sum(ticks[:8]) - idle) / hz, own.user + own.system
+
+    def report(self) -> dict[str, float] | None:
+        """Wall seconds, CPU seconds of this process and of others, and others' share of
+        the machine's CPU capacity; ``None`` where ``/proc/stat`` is not available."""
+        end = self._sample()
+        if self._start is None or end is None:
+            return None
+        wall = end[0] - self._start[0]
+        busy = end[1] - self._start[1]
+        own = end[2] - self._start[2]
+        others = max(0.0, busy - own)
+        capacity = wall * (os.cpu_count() or 1)
+        return {
+            "wall_seconds": wall,
+            "own_cpu_seconds": own,
+            "other_cpu_seconds": others,
+            "other_share": others / capacity if capacity else 0.0,
+        }

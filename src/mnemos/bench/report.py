@@ -20,6 +20,7 @@ __all__ = [
     "locomo_summary",
     "locomo_table",
     "longmemeval_table",
+    "machine_note",
     "speed_tables",
     "write_json",
 ]
@@ -135,7 +136,22 @@ def locomo_summary(report: dict[str, Any]) -> str:
             + "."
         )
     parts.append(f"Total {report['timings']['total_seconds']:.0f} s.")
+    note = machine_note(report)
+    if note:
+        parts.append(note)
     return " ".join(parts)
+
+
+def machine_note(report: dict[str, Any]) -> str:
+    """A warning when other processes took a fair share of the CPUs during the run."""
+    cpu = (report.get("machine") or {}).get("cpu")
+    if not cpu or cpu["other_share"] < 0.1:
+        return ""
+    return (
+        f"Note: other processes used {100 * cpu['other_share']:.0f}% of this machine's CPU "
+        f"capacity during the run ({cpu['other_cpu_seconds']:.0f} CPU s in "
+        f"{cpu['wall_seconds']:.0f} s), so timings may be pessimistic."
+    )
 
 
 def locomo_plot(report: dict[str, Any], path: str | os.PathLike[str]) -> Path:

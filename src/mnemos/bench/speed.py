@@ -31,7 +31,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mnemos._version import __version__
-from mnemos.bench.measure import TimedEmbedder, file_bytes, process_memory, reset_peak_memory
+from mnemos.bench.measure import (
+    CpuMeter,
+    TimedEmbedder,
+    file_bytes,
+    machine,
+    process_memory,
+    reset_peak_memory,
+)
 from mnemos.bench.metrics import mean, percentiles
 from mnemos.bench.synthetic import ConversationGenerator
 from mnemos.embedders import create_embedder
@@ -251,6 +258,7 @@ def run_speed(
     if options.turns < 1 or options.queries < 1 or options.batch < 1:
         raise InvalidInputError("turns, queries and batch must be positive", field="turns")
     started = time.perf_counter()
+    meter = CpuMeter()
     generator = ConversationGenerator(options.seed + 1)
     questions = generator.questions(options.queries)
     with tempfile.TemporaryDirectory(prefix="mnemos-speed-") as name:
@@ -273,4 +281,5 @@ def run_speed(
         "scale": scale,
         "ingestion": ingestion,
         "timings": {"total_seconds": time.perf_counter() - started},
+        "machine": {**machine(), "cpu": meter.report()},
     }

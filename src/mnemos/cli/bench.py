@@ -154,7 +154,7 @@ def longmemeval(
       mnemos bench longmemeval --data longmemeval_s.json --k 5,10 --json lme.json
     """
     from mnemos.bench.longmemeval import LongMemEvalOptions, run_longmemeval
-    from mnemos.bench.report import longmemeval_table, write_json
+    from mnemos.bench.report import longmemeval_table, machine_note, write_json
 
     options = LongMemEvalOptions(ks=ks, embedder=_embedder(app, embedder), limit=limit)
     with progress() as bar:
@@ -164,7 +164,7 @@ def longmemeval(
     _console.print(
         f"{report['counts']['instances']} instances, {ing['turns']:,} turns ingested at "
         f"{ing['turns_per_s'] or 0:,.1f} turns/s; search p50 {lat['p50'] or 0:.1f} ms, "
-        f"p95 {lat['p95'] or 0:.1f} ms."
+        f"p95 {lat['p95'] or 0:.1f} ms. {machine_note(report)}".rstrip()
     )
     _outputs(report, json_out, write_json)
 
@@ -210,7 +210,7 @@ def speed(
       mnemos bench speed --sizes 1000,10000,100000 --json artifacts/speed.json
       mnemos bench speed --sizes 1000,10000,100000,1000000 --max-size 100000
     """
-    from mnemos.bench.report import speed_tables, write_json
+    from mnemos.bench.report import machine_note, speed_tables, write_json
     from mnemos.bench.speed import SpeedOptions, run_speed
 
     chosen = tuple(s for s in sizes if max_size is None or s <= max_size)
@@ -229,6 +229,9 @@ def speed(
         report = run_speed(options, progress=bar)
     for table in speed_tables(report):
         _console.print(table)
+    note = machine_note(report)
+    if note:
+        _console.print(note)
     _outputs(report, json_out, write_json)
 
 
