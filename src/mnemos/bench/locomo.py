@@ -102,9 +102,17 @@ class LocomoOptions:
 
 
 class System(Protocol):
-    """A retrieval system under test: prepared per conversation, then asked questions."""
+    """A retrieval system under test: prepared per conversation, then asked questions.
+
+    Attributes:
+        name: How reports call it.
+        turns: Turns prepared so far.
+        seconds: Wall time spent preparing them.
+    """
 
     name: str
+    turns: int
+    seconds: float
 
     def prepare(self, conversation: Conversation) -> None:
         """Ingest or index one conversation (each in its own scope)."""
@@ -350,6 +358,43 @@ def _deltas(systems: dict[str, Any], options: LocomoOptions) -> dict[str, Any]:
     return out
 
 
+def _label(category: int) -> str | None:
+    """The report label of a LoCoMo category, or ``None`` for an unknown one."""
+    if category == ADVERSARIAL:
+        return ADVERSARIAL_LABEL
+    return CATEGORIES.get(category)
+
+
+def _ask(
+    system: System,
+    question: str,
+    evidence: list[str],
+    speaker: str | None,
+    label: str,
+    options: LocomoOptions,
+) -> tuple[dict[str, float], dict[str, Any], float]:
+    """Ask one system one question: its scores, its entry for the JSON, its search time.
+
+    When the first ``limit`` hits render in fewer tokens than the budget, the budget metric
+    is taken from a deeper (untimed) search, so that no system is held below the budget
+    by the number of hits asked for.
+    """
+    hits, took = system.search(question, options.limit)
+    if label == ADVERSARIAL_LABEL:
+        scores = _score_adversarial(evidence, speaker, hits)
+    else:
+        deep = hits
+        if len(hits) >= options.limit and m.tokens_returned(hits, len(hits)) < options.budget:
+            deep = system.search(question, options.depth)[0]
+        scores = _score(evidence, hits, deep, options)
+    entry = {
+        "hits": [[t.key for t in h.turns] for h in hits],
+        "ms": round(took * 1000, 3),
+        "scores": {k: round(v, 4) for k, v in scores.items() if not k.startswith("_")},
+    }
+    return scores, entry, took
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -406,7 +451,6 @@ def run_locomo(
         ingest_task = progress.add_task("ingesting turns", total=total_turns)
         questions_task = progress.add_task("asking questions", total=total_questions)
 
-    tallies: dict[str, _Tally] = {}
     details: list[dict[str, Any]] = []
     asked: dict[str, int] = defaultdict(int)
     skipped: dict[str, int] = defaultdict(int)
@@ -414,7 +458,7 @@ def run_locomo(
     with tempfile.TemporaryDirectory(prefix="mnemos-bench-") as tmp:
         memory = Memory(Path(tmp) / "locomo.db", embedder=embedder)
         ours = MnemosSystem(memory, embedder)
-        systems: list[Any] = [ours, *(BaselineSystem(b) for b in baselines)]
+        systems: list[System] = [ours, *(BaselineSystem(b) for b in baselines)]
         tallies = {s.name: _Tally() for s in systems}
         try:
             for conv in conversations:
@@ -427,11 +471,8 @@ def run_locomo(
                 for qa in conv.qa:
                     if progress is not None and questions_task is not None:
                         progress.advance(questions_task)
-                    if qa.category == ADVERSARIAL:
-                        label = ADVERSARIAL_LABEL
-                    elif qa.category in CATEGORIES:
-                        label = CATEGORIES[qa.category]
-                    else:
+                    label = _label(qa.category)
+                    if label is None:
                         skipped[f"category {qa.category}"] += 1
                         continue
                     asked[label] += 1
@@ -439,38 +480,24 @@ def run_locomo(
                     if not evidence:
                         skipped[label] += 1
                         continue
-                    speaker = m.majority_speaker(by_key[e].speaker for e in evidence)
                     record: dict[str, Any] = {
                         "sample_id": conv.sample_id,
                         "category": qa.category,
                         "question": qa.question,
                         "evidence": evidence,
-                        "systems": {},
                     }
-                    if qa.category == ADVERSARIAL:
+                    speaker = None
+                    if label == ADVERSARIAL_LABEL:
+                        speaker = m.majority_speaker(by_key[e].speaker for e in evidence)
                         record["speaker"] = speaker
+                    record["systems"] = {}
                     for system in systems:
-                        hits, took = system.search(qa.question, options.limit)
-                        tally = tallies[system.name]
-                        tally.latencies_ms.append(took * 1000)
-                        if qa.category == ADVERSARIAL:
-                            scores = _score_adversarial(evidence, speaker, hits)
-                        else:
-                            deep = hits
-                            if (
-                                len(hits) >= options.limit
-                                and m.tokens_returned(hits, len(hits)) < options.budget
-                            ):
-                                deep = system.search(qa.question, options.depth)[0]
-                            scores = _score(evidence, hits, deep, options)
-                        tally.scores[label].append(scores)
-                        record["systems"][system.name] = {
-                            "hits": [[t.key for t in h.turns] for h in hits],
-                            "ms": round(took * 1000, 3),
-                            "scores": {
-                                k: round(v, 4) for k, v in scores.items() if not k.startswith("_")
-                            },
-                        }
+                        scores, entry, took = _ask(
+                            system, qa.question, evidence, speaker, label, options
+                        )
+                        tallies[system.name].latencies_ms.append(took * 1000)
+                        tallies[system.name].scores[label].append(scores)
+                        record["systems"][system.name] = entry
                     details.append(record)
                 question_seconds += time.perf_counter() - q_started
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -97,11 +98,13 @@ def file_bytes(path: str | os.PathLike[str]) -> int:
 
 
 def machine() -> dict[str, object]:
-    """The machine a run measured: CPUs, Python and platform."""
+    """The machine a run measured: CPUs, Python, platform and torch's thread count."""
+    torch = sys.modules.get("torch")  # only when a model was loaded; never imported here
     return {
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
+        "torch_threads": torch.get_num_threads() if torch is not None else None,
     }
 
 
