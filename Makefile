@@ -50,5 +50,12 @@ loadtest: $(STAMP)
 
 check: test
 
+# The recall benchmark on LoCoMo's dev split and the speed benchmark; results in artifacts/.
+LOCOMO ?= ../shared/data/locomo/locomo10.json
+bench: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/mnemos bench locomo --data $(LOCOMO) --split dev \
+		--json artifacts/locomo-dev.json --plot artifacts/locomo-dev.png
+	HF_HUB_OFFLINE=1 $(BIN)/mnemos bench speed --json artifacts/speed.json
+
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -14,7 +14,8 @@ import pytest
 from mnemos.cli import cli, main
 
 COMMANDS = ["add", "search", "get", "list", "delete", "restore", "history", "erase", "stats",
-            "export", "import", "demo", "keys", "serve", "mcp"]  # fmt: skip
+            "export", "import", "demo", "keys", "serve", "mcp", "bench"]  # fmt: skip
+BENCH_COMMANDS = ["locomo", "longmemeval", "speed", "truth", "timex"]
 
 
 def run(capsys: pytest.CaptureFixture[str], store: Path, *args: str) -> tuple[int, str, str]:
@@ -33,6 +34,14 @@ def test_every_command_has_help_with_an_example(capsys: pytest.CaptureFixture[st
         assert "Example:" in text, name
         assert f"mnemos {name}" in text, name
     assert sorted(cli.commands) == sorted(COMMANDS)
+    bench = cli.commands["bench"]
+    assert isinstance(bench, click.Group)
+    assert sorted(bench.commands) == sorted(BENCH_COMMANDS)
+    for name in BENCH_COMMANDS:
+        assert main(["bench", name, "--help"]) == 0
+        text = capsys.readouterr().out
+        assert "Example:" in text, name
+        assert f"mnemos bench {name}" in text, name
 
 
 def test_add_search_get_history_delete_restore(

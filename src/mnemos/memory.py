@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any, Self
 
-from mnemos.embedders import create_embedder
+from mnemos.embedders import embedder_from_settings
 from mnemos.embedders.base import Embedder
 from mnemos.engine.config import SearchConfig
 from mnemos.engine.derive import Deriver
@@ -158,11 +158,7 @@ class Memory:
         model = (
             embedder
             if embedder is not None and not isinstance(embedder, str)
-            else create_embedder(
-                settings.embedder,
-                batch_size=settings.embed_batch_size,
-                cache_dir=settings.data_dir / "models",
-            )
+            else embedder_from_settings(settings)
         )
         owns_store = store is None
         if store is None:

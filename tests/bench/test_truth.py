@@ -38,3 +38,19 @@ def test_the_dev_split_stays_true() -> None:
     assert metrics["duplicate_rate"] == 0
     assert report.supersessions > 20
     assert report.merges >= 2
+
+
+def test_the_truth_command_prints_both_splits(capsys: pytest.CaptureFixture[str], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from mnemos.cli import main
+
+    out_file = tmp_path / "truth.json"
+    assert main(["bench", "truth", "--embedder", "hash", "--json", str(out_file)]) == 0
+    out = capsys.readouterr().out
+    assert "update_accuracy" in out
+    assert "dev (9 conversations)" in out
+    assert "test (4 conversations)" in out
+    import json
+
+    data = json.loads(out_file.read_text())
+    assert set(data) == {"dev", "test"}
+    assert data["dev"]["metrics"]["stale_returned_as_current"] == 0

@@ -445,6 +445,7 @@ def register(group: click.Group) -> None:
         import_,
     ):
         group.add_command(command)
-    from mnemos.cli import demo
+    from mnemos.cli import bench, demo
 
     group.add_command(demo.demo)
+    group.add_command(bench.bench)

@@ -15,6 +15,7 @@ from mnemos.embedders.base import (
     create_embedder,
     register_embedder,
 )
+from mnemos.settings import Settings
 
 
 def _minilm(**options: object) -> Embedder:
@@ -35,6 +36,15 @@ def _hash(**options: object) -> Embedder:
     return HashEmbedder(**options)  # type: ignore[arg-type]
 
 
+def embedder_from_settings(settings: Settings, name: str | None = None) -> Embedder:
+    """Build the embedder settings name (or ``name``), with their batch size and model cache."""
+    return create_embedder(
+        name or settings.embedder,
+        batch_size=settings.embed_batch_size,
+        cache_dir=settings.data_dir / "models",
+    )
+
+
 register_embedder("minilm", _minilm)
 register_embedder("minilm-static", _static)
 register_embedder("hash", _hash)
@@ -44,5 +54,6 @@ __all__ = [
     "EmbedderFactory",
     "available_embedders",
     "create_embedder",
+    "embedder_from_settings",
     "register_embedder",
 ]

@@ -1,0 +1,288 @@
+"""Tables, charts and JSON files from what the benchmarks return.
+
+Every function here takes the plain dictionary a ``run_*`` function returned, so a saved
+JSON file can be rendered again later.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from mnemos.bench import require
+
+__all__ = [
+    "locomo_plot",
+    "locomo_summary",
+    "locomo_table",
+    "longmemeval_table",
+    "machine_note",
+    "speed_tables",
+    "write_json",
+]
+
+_LABELS = ["multi-hop", "temporal", "open-domain", "single-hop", "overall", "adversarial"]
+
+
+def write_json(path: str | os.PathLike[str], report: dict[str, Any]) -> Path:
+    """Write a report as JSON: summaries indented, per-question records one per line."""
+    out = Path(path)
+    body = {k: v for k, v in report.items() if k != "questions"}
+    text = json.dumps(body, indent=2, ensure_ascii=False)
+    if "questions" in report:
+        lines = ",\n".join("    " + json.dumps(q, ensure_ascii=False) for q in report["questions"])
+        text = f'{text[:-2]},\n  "questions": [\n{lines}\n  ]\n}}'
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n", encoding="utf-8")
+    return out
+
+
+def _fmt(name: str, value: Any) -> str:
+    if value is None:
+        return "—"
+    if name.startswith("tokens") or name == "n":
+        return f"{value:,.0f}"
+    if name.endswith("ms"):
+        return f"{value:.1f}"
+    if name.startswith("turns/hit"):
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def _delta(name: str, entry: dict[str, Any] | None) -> str:
+    if not entry:
+        return ""
+    value = entry["delta"]
+    if name.startswith("tokens"):
+        number = f"{value:+,.0f}"
+    elif name.endswith("ms"):
+        number = f"{value:+.1f}"
+    else:
+        number = f"{value:+.3f}"
+    return f"{number} ({entry['best_baseline']})"
+
+
+def locomo_table(report: dict[str, Any]) -> Table:
+    """mnemos and every baseline side by side, per category and metric, with the gap."""
+    config = report["config"]
+    systems = report["systems"]
+    names = list(systems)
+    deltas = report.get("delta_vs_best_baseline", {})
+    counts = report["counts"]
+    table = Table(
+        title=(
+            f"LoCoMo evidence recall, {config['split']} split "
+            f"({', '.join(config['conversations'])}); mnemos embedder {config['embedder_id']}"
+        ),
+        caption=(
+            f"Questions asked by text alone, one day after each conversation's last session; "
+            f"{counts['turns']:,} turns in {counts['conversations']} conversations. "
+            f"R@{config['budget_tokens']}tok: evidence turns whose text ends within the first "
+            f"{config['budget_tokens']:,} tokens of what is returned. "
+            "Δ: mnemos minus the best baseline (lowest for tokens and latency)."
+        ),
+    )
+    table.add_column("category", no_wrap=True)
+    table.add_column("metric", no_wrap=True)
+    for name in names:
+        table.add_column(name, justify="right", style="bold" if name == "mnemos" else None)
+    table.add_column("Δ vs best baseline", justify="right", no_wrap=True)
+    first_system = systems[names[0]]["categories"]
+    for label in _LABELS:
+        block = first_system.get(label)
+        if block is None:
+            continue
+        metrics = [k for k in block if k != "n"]
+        for i, metric in enumerate(metrics):
+            head = f"{label} (n={block['n']})" if i == 0 else ""
+            cells = [_fmt(metric, systems[s]["categories"][label].get(metric)) for s in names]
+            table.add_row(head, metric, *cells, _delta(metric, deltas.get(label, {}).get(metric)))
+        table.add_section()
+    for i, q in enumerate(("p50", "p95")):
+        head = "search latency" if i == 0 else ""
+        cells = [_fmt("ms", systems[s]["latency_ms"][q]) for s in names]
+        metric = f"{q} ms"
+        table.add_row(head, metric, *cells, _delta(metric, deltas.get("latency", {}).get(metric)))
+    return table
+
+
+def locomo_summary(report: dict[str, Any]) -> str:
+    """One paragraph: ingestion throughput, indexing of the baselines, and what was skipped."""
+    ing = report["ingestion"]
+    parts = [
+        f"mnemos ingestion: {ing['turns']:,} turns added one by one in {ing['seconds']:.1f} s "
+        f"= {ing['turns_per_s'] or 0:,.1f} turns/s end to end "
+        f"(embedding {100 * (ing['embed_share'] or 0):.0f}% of it; model load "
+        f"{ing['model_warmup_seconds']:.1f} s not counted)."
+    ]
+    indexing = report.get("indexing", {})
+    if indexing:
+        parts.append(
+            "Baseline indexing: "
+            + ", ".join(
+                f"{name} {v['turns_per_s'] or 0:,.0f} turns/s" for name, v in indexing.items()
+            )
+            + "."
+        )
+    skipped = report["counts"].get("skipped_no_evidence") or {}
+    if skipped:
+        parts.append(
+            "Skipped (no evidence turn in the conversation): "
+            + ", ".join(f"{k} {v}" for k, v in skipped.items())
+            + "."
+        )
+    parts.append(f"Total {report['timings']['total_seconds']:.0f} s.")
+    note = machine_note(report)
+    if note:
+        parts.append(note)
+    return " ".join(parts)
+
+
+def machine_note(report: dict[str, Any]) -> str:
+    """A warning when other processes took a fair share of the CPUs during the run."""
+    cpu = (report.get("machine") or {}).get("cpu")
+    if not cpu or cpu["other_share"] < 0.1:
+        return ""
+    return (
+        f"Note: other processes used {100 * cpu['other_share']:.0f}% of this machine's CPU "
+        f"capacity during the run ({cpu['other_cpu_seconds']:.0f} CPU s in "
+        f"{cpu['wall_seconds']:.0f} s), so timings may be pessimistic."
+    )
+
+
+def locomo_plot(report: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Grouped bars of R@10 and budget recall per category, one bar per system (PNG).
+
+    Raises:
+        MissingDependencyError: matplotlib is not installed (the ``bench`` extra).
+    """
+    require("matplotlib", "--plot")
+    from matplotlib.figure import Figure
+
+    systems = report["systems"]
+    names = list(systems)
+    budget = report["config"]["budget_tokens"]
+    labels = ["multi-hop", "temporal", "open-domain", "single-hop", "overall"]
+    panels = [("R@10", "Evidence recall@10"), (f"R@{budget}tok", f"Recall within {budget} tokens")]
+    fig = Figure(figsize=(13, 4.8), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    width = 0.8 / max(1, len(names))
+    for ax, (metric, title) in zip(axes, panels, strict=True):
+        for i, name in enumerate(names):
+            values = [systems[name]["categories"][c].get(metric) or 0.0 for c in labels]
+            xs = [x + (i - (len(names) - 1) / 2) * width for x in range(len(labels))]
+            ax.bar(xs, values, width, label=name)
+        counts = systems[names[0]]["categories"]
+        ax.set_xticks(range(len(labels)), [f"{c}\n(n={counts[c]['n']})" for c in labels])
+        ax.set_ylim(0, 1)
+        ax.set_title(title)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel("share of evidence turns")
+    axes[0].legend(loc="upper left", fontsize="small")
+    fig.suptitle(f"LoCoMo, {report['config']['split']} split")
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    return out
+
+
+def longmemeval_table(report: dict[str, Any]) -> Table:
+    """Session- and turn-level recall@k per question type."""
+    ks = report["config"]["ks"]
+    table = Table(
+        title=f"LongMemEval retrieval ({report['config']['data']}), "
+        f"embedder {report['config']['embedder_id']}",
+        caption=(
+            "session R@k: answer sessions among the sessions of the turns handed back by the "
+            "first k hits; turn R@k: has_answer turns handed back. Abstention questions "
+            "(ids ending in _abs) are not scored."
+        ),
+    )
+    table.add_column("question type", no_wrap=True)
+    table.add_column("n", justify="right")
+    for k in ks:
+        table.add_column(f"session R@{k}", justify="right")
+    for k in ks:
+        table.add_column(f"turn R@{k}", justify="right")
+    for label, block in report["types"].items():
+        if label == "overall":
+            table.add_section()
+        table.add_row(
+            label,
+            str(block["n"]),
+            *(_fmt("r", block.get(f"session R@{k}")) for k in ks),
+            *(_fmt("r", block.get(f"turn R@{k}")) for k in ks),
+        )
+    return table
+
+
+def _mb(value: int | None) -> str:
+    return "—" if value is None else f"{value / 2**20:,.0f}"
+
+
+def speed_tables(report: dict[str, Any]) -> list[Table]:
+    """The ingestion table and the search-at-scale table."""
+    ing = report["ingestion"]
+    encode = ing["query_encode_ms"]
+    first = Table(title=f"Ingestion: {ing['turns']:,} synthetic turns, one `add` per turn")
+    first.add_column("what")
+    first.add_column("rate", justify="right")
+    first.add_column("note")
+    first.add_row(
+        f"mnemos add ({ing['embedder_id']})",
+        f"{ing['turns_per_s'] or 0:,.1f} turns/s",
+        f"end to end, fresh store; embedding {100 * (ing['embed_share'] or 0):.0f}% of the time; "
+        f"{ing['unique_texts']:,} unique texts",
+    )
+    base = ing.get("encode_baseline")
+    if base:
+        first.add_row(
+            "sentence-transformers encode",
+            f"{base['texts_per_s'] or 0:,.1f} texts/s",
+            f"{base['what']}, same texts",
+        )
+        first.add_row("ratio", f"{base['ingest_over_encode'] or 0:.2f}", "mnemos add / raw encode")
+    first.add_row(
+        f"query encode ({ing['embedder_id']})",
+        f"p50 {encode['p50']:.1f} ms, p95 {encode['p95']:.1f} ms",
+        "one question at a time, as a search does",
+    )
+    scale_embedder = report["config"]["scale_embedder"]
+    second = Table(
+        title=(
+            "Search at scale: one store, one user scope, grown through `add` "
+            f"(embedder: {scale_embedder})"
+        ),
+        caption=(
+            f"search: Memory.search(limit=10) with the {scale_embedder} embedder, whose vector "
+            "scan costs what MiniLM's does but whose query encode is near free; add the MiniLM "
+            f"query encode column (p50 {encode['p50']:.1f} ms, p95 {encode['p95']:.1f} ms, "
+            f"{ing['embedder_id']}) for a real deployment. numpy: flat float32 scan + top-10 "
+            "argpartition over the same number of vectors. RSS: this process (current / peak "
+            "while growing to and searching that size)."
+        ),
+    )
+    for col in ("turns", "grow turns/s", "first search ms", "search p50 ms", "search p95 ms",
+                "+ encode p50 ms", "+ encode p95 ms", "numpy p50 ms", "numpy p95 ms",
+                "store MB", "RSS MB", "peak RSS MB"):  # fmt: skip
+        second.add_column(col, justify="right")
+    for row in report["scale"]:
+        second.add_row(
+            f"{row['size']:,}",
+            f"{row['grow_turns_per_s'] or 0:,.0f}",
+            f"{row['first_search_ms']:.1f}",
+            f"{row['search_ms']['p50']:.1f}",
+            f"{row['search_ms']['p95']:.1f}",
+            f"{encode['p50']:.1f}",
+            f"{encode['p95']:.1f}",
+            f"{row['numpy_scan_ms']['p50']:.2f}",
+            f"{row['numpy_scan_ms']['p95']:.2f}",
+            _mb(row["store_bytes"]),
+            _mb(row["rss_bytes"]),
+            _mb(row["peak_rss_bytes"]),
+        )
+    return [first, second]

@@ -1,0 +1,298 @@
+"""How fast mnemos ingests and recalls, measured through its public API.
+
+Two parts, each with same-run baselines on the same machine:
+
+- **Scale** (first, so that process memory is not inflated by the language model): one
+  store and one user scope (the worst case: every search scans the whole scope) grows
+  through ``Memory.add`` to each size; at each size, search latency over realistic
+  questions, the store's size on disk and the process's memory. Growing a store to a
+  million turns with MiniLM would take over an hour on a laptop CPU, so this part embeds
+  with the deterministic ``hash`` embedder at MiniLM's 384 dimensions: the vector scan
+  costs the same, but the query encode does not, so MiniLM's single-query encode latency
+  is measured on its own and reported beside search latency, never folded into it.
+  Baseline: a flat numpy scan (N x 384 float32 matrix-vector product and top-10
+  ``argpartition``) at each size.
+- **Ingestion**: synthetic turns added one at a time with the default embedder into a
+  fresh store, end to end, with the share of that time spent embedding (measured by
+  wrapping the embedder, not by looking inside the engine). Baseline: the raw rate at
+  which sentence-transformers encodes the same texts (MiniLM on torch, batch 64).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mnemos._version import __version__
+from mnemos.bench.measure import (
+    CpuMeter,
+    TimedEmbedder,
+    file_bytes,
+    machine,
+    process_memory,
+    reset_peak_memory,
+)
+from mnemos.bench.metrics import mean, percentiles
+from mnemos.bench.synthetic import ConversationGenerator
+from mnemos.embedders import create_embedder, embedder_from_settings
+from mnemos.errors import InvalidInputError
+from mnemos.settings import Settings
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+__all__ = ["SpeedOptions", "numpy_scan_latency", "run_speed"]
+
+
+@dataclass(frozen=True, slots=True)
+class SpeedOptions:
+    """What to measure.
+
+    Attributes:
+        turns: Turns ingested one by one in the ingestion part.
+        sizes: Store sizes (turns in one user scope) at which search is measured.
+        queries: Questions asked at each size (and encoded for encode latency).
+        embedder: The embedder for the ingestion part, for query-encode latency and (unless
+            ``scale_embedder`` is ``hash``) for the scale store.
+        scale_embedder: ``same`` (the embedder above) or ``hash`` (a deterministic hash
+            embedder of ``scale_dimension``, for embedders too slow to grow a large store).
+        scale_dimension: Dimension of the hash embedder, when it is used.
+        batch: Messages per ``add`` call while growing the scale store.
+        encode_baseline: Also time sentence-transformers encoding the ingestion texts.
+        seed: Seed of the synthetic conversation.
+    """
+
+    turns: int = 2000
+    sizes: tuple[int, ...] = (1_000, 10_000, 100_000)
+    queries: int = 200
+    embedder: str = "minilm-static"
+    scale_embedder: str = "same"
+    scale_dimension: int = 384
+    batch: int = 1000
+    encode_baseline: bool = True
+    seed: int = 0
+
+
+def _ms(seconds: Sequence[float]) -> dict[str, float | None]:
+    values = [s * 1000 for s in seconds]
+    return {**percentiles(values), "mean": mean(values)}
+
+
+def numpy_scan_latency(
+    size: int, dimension: int, queries: int, *, seed: int = 0, k: int = 10
+) -> dict[str, float | None]:
+    """Latency of the simplest exact vector search: a flat float32 scan with top-``k``.
+
+    The matrix holds random unit vectors: the cost of a scan does not depend on them.
+    """
+    rng = np.random.default_rng(seed)
+    matrix = rng.standard_normal((size, dimension), dtype=np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    probes = rng.standard_normal((queries, dimension), dtype=np.float32)
+    probes /= np.linalg.norm(probes, axis=1, keepdims=True)
+    took = []
+    top = min(k, size)
+    for probe in probes:
+        started = time.perf_counter()
+        scores = matrix @ probe
+        best = np.argpartition(-scores, top - 1)[:top]
+        best = best[np.argsort(-scores[best])]
+        took.append(time.perf_counter() - started)
+    del matrix
+    return _ms(took)
+
+
+def _scale(
+    options: SpeedOptions, questions: list[str], tmp: Path, progress: Progress | None
+) -> list[dict[str, Any]]:
+    from mnemos.memory import Memory
+
+    sizes = sorted(set(options.sizes))
+    embedder = TimedEmbedder(
+        create_embedder("hash", dimension=options.scale_dimension)
+        if options.scale_embedder == "hash"
+        else embedder_from_settings(Settings.load(), options.embedder)
+    )
+    path = tmp / "scale.db"
+    stream = ConversationGenerator(options.seed + 1).iter_turns()
+    rows: list[dict[str, Any]] = []
+    task = None
+    if progress is not None:
+        task = progress.add_task("growing one scope", total=sizes[-1])
+    with Memory(path, embedder=embedder) as mem:
+        count = 0
+        for size in sizes:
+            reset_peak_memory()
+            embedder.reset()
+            started = time.perf_counter()
+            while count < size:
+                batch = list(islice(stream, min(options.batch, size - count)))
+                mem.add(
+                    [
+                        {"role": "user", "name": t.speaker, "content": t.text, "at": t.at}
+                        for t in batch
+                    ],
+                    user_id="scale",
+                    session_id=f"session_{batch[0].session}",
+                )
+                count += len(batch)
+                if progress is not None and task is not None:
+                    progress.advance(task, len(batch))
+            grown = time.perf_counter() - started
+            growth = size - (rows[-1]["size"] if rows else 0)
+            first = time.perf_counter()
+            mem.search("warm up: what happened last week?", user_id="scale", limit=10)
+            first_ms = (time.perf_counter() - first) * 1000
+            took = []
+            for question in questions:
+                began = time.perf_counter()
+                mem.search(question, user_id="scale", limit=10)
+                took.append(time.perf_counter() - began)
+            memory = process_memory()
+            rows.append(
+                {
+                    "size": size,
+                    "grow_seconds": grown,
+                    "grow_turns_per_s": growth / grown if grown else None,
+                    "grow_embed_share": embedder.seconds / grown if grown else None,
+                    "first_search_ms": first_ms,
+                    "search_ms": _ms(took),
+                    "numpy_scan_ms": numpy_scan_latency(
+                        size, options.scale_dimension, len(questions), seed=options.seed
+                    ),
+                    "store_bytes": file_bytes(path),
+                    "rss_bytes": memory["rss"],
+                    "peak_rss_bytes": memory["peak"],
+                }
+            )
+    return rows
+
+
+def _ingestion(
+    options: SpeedOptions,
+    questions: list[str],
+    tmp: Path,
+    progress: Progress | None,
+    model: Any,
+) -> dict[str, Any]:
+    from mnemos.memory import Memory
+
+    turns = ConversationGenerator(options.seed).turns(options.turns)
+    texts = [t.text for t in turns]
+    embedder = TimedEmbedder(embedder_from_settings(Settings.load(), options.embedder))
+    warm = time.perf_counter()
+    embedder.inner.embed(["warm up"])  # load the model before the clock starts
+    warmup_s = time.perf_counter() - warm
+    encode_took = []
+    for question in questions:
+        began = time.perf_counter()
+        embedder.inner.embed([question])
+        encode_took.append(time.perf_counter() - began)
+    task = None
+    if progress is not None:
+        task = progress.add_task(f"ingesting ({embedder.id})", total=len(turns))
+    with Memory(tmp / "ingest.db", embedder=embedder) as mem:
+        embedder.reset()
+        started = time.perf_counter()
+        for turn in turns:
+            mem.add(
+                {"role": "user", "name": turn.speaker, "content": turn.text},
+                user_id="ingest",
+                session_id=f"session_{turn.session}",
+                at=turn.at,
+            )
+            if progress is not None and task is not None:
+                progress.advance(task)
+        seconds = time.perf_counter() - started
+    rate = len(turns) / seconds if seconds else None
+    out: dict[str, Any] = {
+        "embedder": options.embedder,
+        "embedder_id": embedder.id,
+        "turns": len(turns),
+        "unique_texts": len(set(texts)),
+        "seconds": seconds,
+        "turns_per_s": rate,
+        "embed_seconds": embedder.seconds,
+        "embed_share": embedder.seconds / seconds if seconds else None,
+        "model_warmup_seconds": warmup_s,
+        "query_encode_ms": _ms(encode_took),
+        "encode_baseline": None,
+    }
+    if options.encode_baseline:
+        from mnemos.bench.baselines import load_minilm
+
+        st = model if model is not None else load_minilm()
+        st.encode(["warm up"], show_progress_bar=False)
+        began = time.perf_counter()
+        st.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+        encode_s = time.perf_counter() - began
+        encode_rate = len(texts) / encode_s if encode_s else None
+        out["encode_baseline"] = {
+            "what": "sentence-transformers all-MiniLM-L6-v2 on torch (CPU), batch 64",
+            "texts": len(texts),
+            "seconds": encode_s,
+            "texts_per_s": encode_rate,
+            "ingest_over_encode": rate / encode_rate if rate and encode_rate else None,
+        }
+    return out
+
+
+def run_speed(
+    options: SpeedOptions | None = None,
+    *,
+    progress: Progress | None = None,
+    model: Any = None,
+) -> dict[str, Any]:
+    """Run both parts and return everything measured, ready to dump as JSON.
+
+    Args:
+        options: What to measure (default: 2,000 turns; sizes 1k, 10k, 100k; MiniLM).
+        progress: A rich progress display.
+        model: A sentence-transformers model for the encode baseline (default: MiniLM).
+
+    Raises:
+        InvalidInputError: a size, turn or query count below 1.
+        ConfigurationError: an unknown embedder.
+    """
+    options = options or SpeedOptions()
+    if not options.sizes or min(options.sizes) < 1:
+        raise InvalidInputError("--sizes needs positive sizes, e.g. 1000,10000", field="sizes")
+    if options.turns < 1 or options.queries < 1 or options.batch < 1:
+        raise InvalidInputError("turns, queries and batch must be positive", field="turns")
+    started = time.perf_counter()
+    meter = CpuMeter()
+    generator = ConversationGenerator(options.seed + 1)
+    questions = generator.questions(options.queries)
+    with tempfile.TemporaryDirectory(prefix="mnemos-speed-") as name:
+        tmp = Path(name)
+        scale = _scale(options, questions, tmp, progress)
+        ingestion = _ingestion(options, questions, tmp, progress, model)
+    return {
+        "benchmark": "speed",
+        "mnemos_version": __version__,
+        "config": {
+            "turns": options.turns,
+            "sizes": sorted(set(options.sizes)),
+            "queries": options.queries,
+            "embedder": options.embedder,
+            "scale_embedder": (
+                f"hash, dimension {options.scale_dimension}"
+                if options.scale_embedder == "hash"
+                else options.embedder
+            ),
+            "batch": options.batch,
+            "seed": options.seed,
+            "scope": "one user scope holds every turn (each search scans all of it)",
+        },
+        "scale": scale,
+        "ingestion": ingestion,
+        "timings": {"total_seconds": time.perf_counter() - started},
+        "machine": {**machine(), "cpu": meter.report()},
+    }
