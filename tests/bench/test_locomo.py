@@ -12,6 +12,7 @@ import pytest
 from rich.console import Console
 
 from mnemos import InvalidInputError, Memory
+from mnemos.bench import metrics as m
 from mnemos.bench.locomo import (
     SPLITS,
     LocomoOptions,
@@ -114,6 +115,20 @@ def test_stored_episodes_and_hits_map_back_to_turns(tmp_path: Path) -> None:
     assert hits[0].turns[0].key == "D2:1"
     assert hits[0].turns[0].speaker == "Tom"
     assert hits[0].text == "I adopted a cat named Miso last week."
+
+
+def test_mnemos_fills_a_budget_by_packing_its_own_hits(tmp_path: Path) -> None:
+    (conv,) = load_locomo(MINI)
+    with Memory(tmp_path / "m.db", embedder="hash") as mem:
+        system = MnemosSystem(mem)
+        system.prepare(conv)
+        first, _ = system.search("adopted a cat named Miso", 20)
+        packed = system.within_budget("adopted a cat named Miso", first, 30, 100)
+    # Unbounded, the hits hand back their neighbouring turns as well; told the budget, mnemos
+    # returns fewer tokens, its best hit first.
+    assert m.tokens_returned(first, len(first)) > 30
+    assert 0 < m.tokens_returned(packed, len(packed)) <= 30
+    assert packed[0].turns[0].key == "D2:1"
 
 
 @pytest.fixture(scope="module")

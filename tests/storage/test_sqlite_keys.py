@@ -17,6 +17,7 @@ def test_a_store_from_before_api_keys_is_migrated(tmp_path: Path) -> None:
     with conn:
         conn.execute("DROP TABLE api_keys")
         conn.execute("DROP TABLE entity_aliases")
+        conn.execute("DROP INDEX episodes_session")
         conn.execute("DELETE FROM mnemos_migrations WHERE version > 2")
         conn.execute("UPDATE mnemos_meta SET value = '2' WHERE key = 'schema_version'")
     conn.close()
@@ -27,6 +28,8 @@ def test_a_store_from_before_api_keys_is_migrated(tmp_path: Path) -> None:
         assert mem.stats().schema_version == LATEST_VERSION
     conn = sqlite3.connect(path)
     names = [n for (n,) in conn.execute("SELECT name FROM mnemos_migrations ORDER BY version")]
+    indexes = {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     conn.close()
+    assert "episodes_session" in indexes
     assert "api keys" in names
     assert len(names) == len(MIGRATIONS)

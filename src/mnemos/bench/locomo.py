@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from mnemos.memory import Memory
+    from mnemos.models import SearchResult
 
 __all__ = [
     "ADVERSARIAL",
@@ -72,8 +73,9 @@ class LocomoOptions:
         split: ``dev``, ``test`` or ``all``.
         ks: Cut-offs for evidence recall.
         budget: Token budget for budget recall.
-        depth: How many hits to ask for when the first ``limit`` hits render in fewer
-            tokens than the budget, so that every system can fill the budget.
+        depth: Most hits asked for by the budget search: mnemos is asked for this many
+            with ``budget_tokens``; a baseline's first ``limit`` hits are extended to this
+            many when they render in fewer tokens than the budget.
         embedder: The registered embedder mnemos uses.
         baselines: Which baselines to run, from :data:`~mnemos.bench.baselines.BASELINES`.
     """
@@ -123,6 +125,15 @@ class System(Protocol):
         """The first ``k`` hits for the question, and the seconds the search took."""
         ...
 
+    def within_budget(
+        self, question: str, first: list[m.ReturnedHit], budget: int, depth: int
+    ) -> list[m.ReturnedHit]:
+        """What the system returns when asked to fit ``budget`` tokens (untimed).
+
+        ``first`` holds the hits of the timed search, to reuse where they suffice.
+        """
+        ...
+
 
 class MnemosSystem:
     """mnemos through its public API: ``Memory.add`` per turn, ``Memory.search`` per question.
@@ -167,7 +178,21 @@ class MnemosSystem:
         started = time.perf_counter()
         result = self.memory.search(question, user_id=self._user, limit=k, at=self._at)
         took = time.perf_counter() - started
-        hits = [
+        return self._returned(result), took
+
+    def within_budget(
+        self, question: str, first: list[m.ReturnedHit], budget: int, depth: int
+    ) -> list[m.ReturnedHit]:
+        """Search with ``budget_tokens``, as an agent with a prompt budget would: mnemos
+        packs the hits itself, dropping a hit's context before dropping the hit."""
+        result = self.memory.search(
+            question, user_id=self._user, limit=depth, at=self._at, budget_tokens=budget
+        )
+        return self._returned(result)
+
+    @staticmethod
+    def _returned(result: SearchResult) -> list[m.ReturnedHit]:
+        return [
             m.ReturnedHit(
                 text=hit.text,
                 # The evidence first, then the neighbouring turns the hit hands back as
@@ -180,7 +205,6 @@ class MnemosSystem:
             )
             for hit in result.hits
         ]
-        return hits, took
 
 
 class BaselineSystem:
@@ -205,6 +229,15 @@ class BaselineSystem:
         started = time.perf_counter()
         hits = self.retriever.search(question, k)
         return hits, time.perf_counter() - started
+
+    def within_budget(
+        self, question: str, first: list[m.ReturnedHit], budget: int, depth: int
+    ) -> list[m.ReturnedHit]:
+        """The ``depth`` best turns when the first hits render under the budget (a baseline
+        cannot be told a budget: its single turns are packed in rank order)."""
+        if m.tokens_returned(first, len(first)) >= budget:
+            return first
+        return self.retriever.search(question, depth)
 
 
 def question_time(conversation: Conversation) -> datetime | None:
@@ -378,17 +411,15 @@ def _ask(
 ) -> tuple[dict[str, float], dict[str, Any], float]:
     """Ask one system one question: its scores, its entry for the JSON, its search time.
 
-    When the first ``limit`` hits render in fewer tokens than the budget, the budget metric
-    is taken from a deeper (untimed) search, so that no system is held below the budget
-    by the number of hits asked for.
+    The budget metric is taken from an untimed search that fits the budget
+    (:meth:`System.within_budget`), so that no system is held below the budget by the
+    number of hits asked for.
     """
     hits, took = system.search(question, options.limit)
     if label == ADVERSARIAL_LABEL:
         scores = _score_adversarial(evidence, speaker, hits)
     else:
-        deep = hits
-        if len(hits) >= options.limit and m.tokens_returned(hits, len(hits)) < options.budget:
-            deep = system.search(question, options.depth)[0]
+        deep = system.within_budget(question, hits, options.budget, options.depth)
         scores = _score(evidence, hits, deep, options)
     entry = {
         "hits": [[t.key for t in h.turns] for h in hits],

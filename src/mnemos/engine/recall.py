@@ -322,6 +322,36 @@ def assemble(
             if len(order) >= wanted:
                 break
     chosen = [groups[k] for k in order]
+    hits: list[SearchHit] = []
+    used_tokens = 0
+    # Load what the hits need a batch at a time: the first ``limit`` groups usually
+    # suffice; more are read only when a budget (or a vanished record) skips some.
+    for begin in range(0, len(chosen), limit):
+        if len(hits) >= limit or (budget is not None and used_tokens >= budget):
+            break
+        for record, episodes, neighbours, group in _load_batch(
+            store, access, mq, cfg, chosen[begin : begin + limit]
+        ):
+            if len(hits) >= limit:
+                break
+            _, _, _, score, ranks, channel_scores, matched = group
+            if cfg.context_mode == "adaptive" and episodes:
+                neighbours = _useful_context(episodes[0], neighbours, query_terms or set())
+            hit = build_hit(record, episodes, neighbours, score, ranks, channel_scores, matched)
+            if budget is not None and used_tokens + hit.tokens > budget and neighbours:
+                hit = build_hit(record, episodes, [], score, ranks, channel_scores, matched)
+            if budget is not None and used_tokens + hit.tokens > budget:
+                continue
+            used_tokens += hit.tokens
+            hits.append(hit)
+    return hits
+
+
+def _load_batch(
+    store: Store, access: Access, mq: MemoryQuery, cfg: SearchConfig, chosen: list[list[Any]]
+) -> list[tuple[MemoryRecord, list[Episode], list[Episode], list[Any]]]:
+    """The records (an episode's note where preferred), evidence and context of a batch of
+    candidate groups, in their order; groups whose record is gone are left out."""
     notes: dict[str, MemoryRecord] = {}
     if cfg.collapse and cfg.prefer_notes:
         episodes = [g[2] for g in chosen if g[1] != "note" and g[2]]
@@ -344,20 +374,12 @@ def assemble(
         if cfg.context_window
         else {}
     )
-    hits: list[SearchHit] = []
-    used_tokens = 0
-    for record, (_, _, _, score, ranks, channel_scores, matched) in resolved:
-        if len(hits) >= limit:
-            break
-        episodes = evidence.get(record.id, [])
-        neighbours = around.get(record.episode_ids[0], []) if record.episode_ids else []
-        if cfg.context_mode == "adaptive" and episodes:
-            neighbours = _useful_context(episodes[0], neighbours, query_terms or set())
-        hit = build_hit(record, episodes, neighbours, score, ranks, channel_scores, matched)
-        if budget is not None and used_tokens + hit.tokens > budget and neighbours:
-            hit = build_hit(record, episodes, [], score, ranks, channel_scores, matched)
-        if budget is not None and used_tokens + hit.tokens > budget:
-            continue
-        used_tokens += hit.tokens
-        hits.append(hit)
-    return hits
+    return [
+        (
+            record,
+            evidence.get(record.id, []),
+            around.get(record.episode_ids[0], []) if record.episode_ids else [],
+            group,
+        )
+        for record, group in resolved
+    ]

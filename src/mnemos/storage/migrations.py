@@ -223,6 +223,10 @@ INSERT OR IGNORE INTO entity_aliases (tenant, user_id, alias, entity_rid)
     SELECT e.tenant, e.user_id, lower(j.value), e.rid FROM entities e, json_each(e.aliases) j
 """
 
+_SESSION_INDEX = """
+CREATE INDEX episodes_session ON episodes (tenant, user_id, session_id, agent_id, occurred_at, rid)
+"""
+
 
 MIGRATIONS: list[Migration] = [
     Migration(
@@ -236,6 +240,11 @@ MIGRATIONS: list[Migration] = [
         4,
         "entity aliases: an index for looking entities up by any of their names",
         _script(_ALIASES),
+    ),
+    Migration(
+        5,
+        "episodes by session: an index for the turns around a recalled one",
+        _script(_SESSION_INDEX),
     ),
 ]
 LATEST_VERSION = MIGRATIONS[-1].version

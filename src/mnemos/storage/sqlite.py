@@ -16,6 +16,7 @@ import os
 import sqlite3
 import threading
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -922,7 +923,11 @@ class SQLiteStore:
             metadata,
             attributes,
         ) = row
-        return MemoryRecord(
+        created, updated = from_db(created_at), from_db(updated_at)
+        assert created is not None
+        assert updated is not None
+        # Rows the store wrote itself were validated on the way in: skip re-validation.
+        return MemoryRecord.model_construct(
             id=mid,
             tenant=tenant,
             user_id=user_id,
@@ -933,8 +938,8 @@ class SQLiteStore:
             occurred_at=from_db(occurred_at),
             valid_from=from_db(valid_from),
             valid_to=from_db(valid_to),
-            created_at=from_db(created_at),
-            updated_at=from_db(updated_at),
+            created_at=created,
+            updated_at=updated,
             expired_at=from_db(expired_at),
             status=status,
             version=version,
@@ -964,7 +969,7 @@ class SQLiteStore:
         recorded = from_db(recorded_at)
         assert occurred is not None
         assert recorded is not None
-        return Episode(
+        return Episode.model_construct(
             id=eid,
             tenant=tenant,
             user_id=user_id,
@@ -1243,6 +1248,7 @@ class SQLiteStore:
             return out
         where, params = _scope_sql(access, ScopeFilter(), alias="e")
         same = "e.tenant = ? AND e.user_id = ? AND e.agent_id IS ? AND e.session_id IS ?"
+        built: dict[int, Episode] = {}
         with self._read() as conn:
             anchors = []
             for chunk in _chunks(wanted):
@@ -1252,31 +1258,37 @@ class SQLiteStore:
                     f" FROM episodes e WHERE {where} AND e.id IN ({marks})",
                     [*params, *chunk],
                 ).fetchall()
-            for eid, rid, user, agent, session, occurred in anchors:
-                base = [access.tenant, user, agent, session]
-                rows = conn.execute(
-                    f"SELECT * FROM (SELECT {_EPISODE_COLUMNS_E} FROM episodes e WHERE {same}"
-                    " AND (e.occurred_at < ? OR (e.occurred_at = ? AND e.rid < ?))"
-                    " ORDER BY e.occurred_at DESC, e.rid DESC LIMIT ?)"
-                    f" UNION ALL SELECT * FROM (SELECT {_EPISODE_COLUMNS_E} FROM episodes e"
-                    f" WHERE {same} AND (e.occurred_at > ? OR (e.occurred_at = ? AND e.rid > ?))"
-                    " ORDER BY e.occurred_at, e.rid LIMIT ?)",
-                    [
-                        *base,
-                        occurred,
-                        occurred,
-                        rid,
-                        max(before, 0),
-                        *base,
-                        occurred,
-                        occurred,
-                        rid,
-                        max(after, 0),
-                    ],
-                ).fetchall()
+            # One statement per batch of anchors: for each, the turns just before and just
+            # after it in its session, tagged with the anchor's position.
+            half = (
+                f"SELECT * FROM (SELECT ? AS anchor, {_EPISODE_COLUMNS_E} FROM episodes e"
+                # A plain range on occurred_at (with the tie broken by rid) lets SQLite
+                # seek the scope index instead of walking the scope's every turn.
+                f" WHERE {same} AND e.occurred_at {{cmp}}= ? AND (e.occurred_at {{cmp}} ?"
+                " OR e.rid {cmp} ?) ORDER BY e.occurred_at {order}, e.rid {order} LIMIT ?)"
+            )
+            earlier = half.format(cmp="<", order="DESC")
+            later = half.format(cmp=">", order="ASC")
+            rows_by_anchor: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+            for batch in _chunks(list(enumerate(anchors)), 100):
+                parts: list[str] = []
+                args: list[Any] = []
+                for i, (_eid, rid, user, agent, session, occurred) in batch:
+                    base = [access.tenant, user, agent, session]
+                    parts += [earlier, later]
+                    args += [i, *base, occurred, occurred, rid, max(before, 0)]
+                    args += [i, *base, occurred, occurred, rid, max(after, 0)]
+                for row in conn.execute(" UNION ALL ".join(parts), args):
+                    rows_by_anchor[row[0]].append(row[1:])
+            for i, (eid, *_rest) in enumerate(anchors):
+                rows = rows_by_anchor.get(i, [])
                 # Time order: occurred_at (fixed-width UTC text) then rid, as the store orders.
                 rows.sort(key=lambda r: (r[9], r[0]))
-                out[eid] = [self._episode_from_row(r) for r in rows]
+                # Neighbouring hits share context turns: build each episode once.
+                for r in rows:
+                    if r[0] not in built:
+                        built[r[0]] = self._episode_from_row(r)
+                out[eid] = [built[r[0]] for r in rows]
         return out
 
     def memory_anchors(
