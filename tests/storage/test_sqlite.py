@@ -161,3 +161,47 @@ def test_a_version_1_store_migrates_forward_keeping_everything(tmp_path: Path) -
     applied = [r[0] for r in conn.execute("SELECT version FROM mnemos_migrations ORDER BY version")]
     conn.close()
     assert applied == [m.version for m in MIGRATIONS]
+
+
+def test_lexical_search_scores_rare_terms_everywhere_and_common_ones_recently(
+    tmp_path: Path,
+) -> None:
+    """The bounded lexical path: rare terms reach every memory of the scope, however old;
+    common terms are scored over the most recent memories that hold them; memories without
+    a vector are found; other scopes never leak in."""
+    from datetime import UTC, datetime, timedelta
+
+    from mnemos.engine.text import analyze
+    from mnemos.storage.base import IndexText, MemoryWrite
+    from tests.storage.test_contract import ACCESS, episode, memory, q, write
+
+    store = SQLiteStore(tmp_path / "s.db", lexical_exact_postings=3, lexical_recent=4)
+    store.bind_embedder("test-embedder", 8)
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    oldest = episode(text="coffee in Zanzibar", at=t0)
+    others = [episode(text=f"coffee number {i}", at=t0 + timedelta(days=i + 1)) for i in range(9)]
+    vectorless = episode(text="a quiet coffee", at=t0 + timedelta(days=20))
+    elsewhere = episode(user="u2", text="Zanzibar coffee", at=t0 + timedelta(days=30))
+    recs = {e.id: memory(e) for e in (oldest, *others, vectorless, elsewhere)}
+    with store.transaction() as tx:
+        tx.insert_episodes([oldest, *others, vectorless, elsewhere])
+        for e in (oldest, *others, elsewhere):
+            w, vs = write(recs[e.id])
+            tx.put_vectors(vs)
+            tx.insert_memories([w])
+        bare = recs[vectorless.id]
+        tx.insert_memories([MemoryWrite(bare, IndexText(body=analyze(bare.text)), None)])
+    try:
+        hits = store.lexical_search(ACCESS, q(), analyze("coffee in Zanzibar"), 10)
+        ids = [h[0] for h in hits]
+        assert ids[0] == recs[oldest.id].id  # rare term: found though it is the oldest
+        assert recs[elsewhere.id].id not in ids
+        common = [h[0] for h in store.lexical_search(ACCESS, q(), analyze("coffee"), 10)]
+        newest = [recs[e.id].id for e in (vectorless, *others[::-1])][:4]
+        assert set(common) == set(newest)  # the four most recent of u1's eleven
+        assert recs[vectorless.id].id in common
+        # Other users' memories hold the rare term too, yet only u1's are returned.
+        u2 = store.lexical_search(ACCESS, q(user="u2"), analyze("Zanzibar"), 10)
+        assert [h[0] for h in u2] == [recs[elsewhere.id].id]
+    finally:
+        store.close()

@@ -59,6 +59,10 @@ __all__ = ["SQLiteStore", "scope_token"]
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _CHUNK = 900  # stay far below SQLite's bound-parameter limit
+# Lexical search: postings scored exactly (rarer terms first), and how many of the most
+# recent memories holding the remaining, common terms are scored.
+LEXICAL_EXACT_POSTINGS = 8_000
+LEXICAL_RECENT = 2_000
 T = TypeVar("T")
 
 _MEMORY_COLUMNS = (
@@ -358,7 +362,7 @@ class _Transaction:
         rids = self._episode_rids(episode_ids)
         if not rids:
             return []
-        where, params = _scope_sql(access, ScopeFilter())
+        where, params = _scope_sql(access, ScopeFilter(), by_id=True)
         marks = ",".join("?" * len(rids))
         return self._store._memories_where(
             self._conn,
@@ -543,8 +547,15 @@ class _Transaction:
         return EraseResult(episodes=episodes, memories=memories, history=history, vectors=vectors)
 
 
-def _scope_sql(access: Access, scope: ScopeFilter, alias: str = "m") -> tuple[str, list[Any]]:
-    p = f"{alias}." if alias else ""
+def _scope_sql(
+    access: Access, scope: ScopeFilter, alias: str = "m", *, by_id: bool = False
+) -> tuple[str, list[Any]]:
+    """The WHERE clause that confines a query to the caller's tenant, users and scope.
+
+    ``by_id`` is for lookups by id: the scope columns are then written ``+column``, which
+    keeps SQLite from choosing a scope index over the unique id index.
+    """
+    p = ("+" if by_id else "") + (f"{alias}." if alias else "")
     clauses = [f"{p}tenant = ?"]
     params: list[Any] = [access.tenant]
     if access.user_ids is not None:
@@ -638,6 +649,10 @@ class SQLiteStore:
     Args:
         path: The store file; created (with its directory) if missing.
         busy_timeout_s: How long a write waits for another process's write to finish.
+        lexical_exact_postings: Postings of the rarer query terms that lexical search
+            scores over the whole scope (see :meth:`lexical_search`).
+        lexical_recent: How many of the most recent memories holding the remaining,
+            common query terms lexical search scores.
 
     Raises:
         StorePathError: the path cannot be created or written.
@@ -645,9 +660,18 @@ class SQLiteStore:
         SchemaVersionError: the store was written by a newer mnemos.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout_s: float = 30.0,
+        lexical_exact_postings: int = LEXICAL_EXACT_POSTINGS,
+        lexical_recent: int = LEXICAL_RECENT,
+    ) -> None:
         self.path = Path(path).expanduser()
         self._busy_timeout_s = busy_timeout_s
+        self._lexical_exact = lexical_exact_postings
+        self._lexical_recent = lexical_recent
         self._closed = False
         self._write_lock = threading.RLock()
         self._local = threading.local()
@@ -706,6 +730,12 @@ class SQLiteStore:
             conn.execute("PRAGMA secure_delete = ON")
             conn.execute("PRAGMA temp_store = MEMORY")
             if readonly:
+                # How many memories hold each term, for bounding lexical search (a view of
+                # the full-text index, private to this connection: nothing is stored).
+                conn.execute(
+                    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.mnemos_terms"
+                    " USING fts5vocab(main, memory_fts, 'row')"
+                )
                 conn.execute("PRAGMA query_only = ON")
         except sqlite3.Error as exc:
             raise _translate(exc, str(self.path)) from None
@@ -1012,7 +1042,7 @@ class SQLiteStore:
         found: dict[str, MemoryRecord] = {}
         with self._read() as conn:
             for chunk in _chunks(list(dict.fromkeys(ids))):
-                where, params = _scope_sql(access, ScopeFilter())
+                where, params = _scope_sql(access, ScopeFilter(), by_id=True)
                 where += f" AND m.id IN ({','.join('?' * len(chunk))})"
                 for rec in self._memories_where(conn, where, [*params, *chunk]):
                     found[rec.id] = rec
@@ -1040,7 +1070,7 @@ class SQLiteStore:
         found: dict[str, Episode] = {}
         with self._read() as conn:
             for chunk in _chunks(list(dict.fromkeys(ids))):
-                where, params = _scope_sql(access, ScopeFilter(), alias="e")
+                where, params = _scope_sql(access, ScopeFilter(), alias="e", by_id=True)
                 sql = (
                     f"SELECT {_EPISODE_COLUMNS} FROM episodes e WHERE {where}"
                     f" AND e.id IN ({','.join('?' * len(chunk))})"
@@ -1071,7 +1101,7 @@ class SQLiteStore:
         out: dict[str, list[Episode]] = {mid: [] for mid in memory_ids}
         if not memory_ids:
             return out
-        where, params = _scope_sql(access, ScopeFilter(), alias="m")
+        where, params = _scope_sql(access, ScopeFilter(), alias="m", by_id=True)
         with self._read() as conn:
             for chunk in _chunks(list(dict.fromkeys(memory_ids))):
                 sql = (
@@ -1087,7 +1117,7 @@ class SQLiteStore:
 
     def history(self, access: Access, memory_id: str) -> list[HistoryEvent]:
         """History events of a memory, oldest first."""
-        where, params = _scope_sql(access, ScopeFilter(), alias="h")
+        where, params = _scope_sql(access, ScopeFilter(), alias="h", by_id=True)
         with self._read() as conn:
             rows = conn.execute(
                 f"SELECT {_HISTORY_COLUMNS} FROM memory_history h"
@@ -1134,8 +1164,17 @@ class SQLiteStore:
         *,
         weights: Mapping[str, float] | None = None,
     ) -> list[tuple[str, float]]:
-        """BM25 (FTS5) over analysed terms in the weighted fields; scope filtering happens
-        inside the match."""
+        """BM25 (FTS5) over analysed terms in the weighted fields, within the scope.
+
+        With a user scope and a bound embedder, the work is bounded whatever the store
+        holds: terms are split by how many memories contain them; the rarer ones, up to
+        ``lexical_exact_postings`` postings in all, are scored over every memory that
+        contains them, and the rest (common words, which weigh little in BM25) only over
+        the ``lexical_recent`` most recent memories that contain them. A memory's
+        score is the sum of both, which is its full BM25 score where it is found by both.
+        Filters are applied from the scope's in-memory partition rather than by joining
+        every match with its row.
+        """
         unique = list(dict.fromkeys(t for t in terms if t))
         if not unique or limit <= 0:
             return []
@@ -1150,24 +1189,78 @@ class SQLiteStore:
             )
             if w[name] > 0
         ]
-        where, params = _query_sql(access, query)
-        match_terms = " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)
-        match = f"{{{' '.join(columns)}}} : ({match_terms})"
-        if query.scope.user_id is not None:
-            match = f"scope : {scope_token(access.tenant, query.scope.user_id)} AND {match}"
         rank = (
             f"bm25(memory_fts, 0.0, {w['body']:.6f}, {w['turn']:.6f}, {w['context']:.6f}, "
             f"{w['keys']:.6f})"
         )
-        sql = (
-            f"SELECT m.id, -{rank} AS score FROM memory_fts"
-            " JOIN memories m ON m.rid = memory_fts.rowid"
-            f" WHERE memory_fts MATCH ? AND {where}"
-            f" ORDER BY {rank} LIMIT ?"
-        )
+        user_id = query.scope.user_id
+
+        def match(chosen: Sequence[str], *, scoped: bool = True) -> str:
+            ored = " OR ".join('"' + t.replace('"', '""') + '"' for t in chosen)
+            expr = f"{{{' '.join(columns)}}} : ({ored})"
+            if user_id is None or not scoped:
+                return expr
+            return f"scope : {scope_token(access.tenant, user_id)} AND {expr}"
+
+        if user_id is None or self._vectors is None:
+            where, params = _query_sql(access, query)
+            sql = (
+                f"SELECT m.id, -{rank} AS score FROM memory_fts"
+                " JOIN memories m ON m.rid = memory_fts.rowid"
+                f" WHERE memory_fts MATCH ? AND {where}"
+                f" ORDER BY {rank} LIMIT ?"
+            )
+            with self._read() as conn:
+                rows = conn.execute(sql, [match(unique), *params, limit]).fetchall()
+            return [(mid, float(score)) for mid, score in rows]
+        if not access.allows(user_id):
+            return []
+        cache = self._cache()
         with self._read() as conn:
-            rows = conn.execute(sql, [match, *params, limit]).fetchall()
-        return [(mid, float(score)) for mid, score in rows]
+            marks = ",".join("?" * len(unique))
+            df: dict[str, int] = dict(
+                conn.execute(
+                    f"SELECT term, doc FROM temp.mnemos_terms WHERE term IN ({marks})", unique
+                ).fetchall()
+            )
+            present = sorted((t for t in unique if df.get(t)), key=lambda t: (df[t], t))
+            exact: list[str] = []
+            postings = 0
+            for term in present:
+                if postings + df[term] > self._lexical_exact:
+                    break
+                exact.append(term)
+                postings += df[term]
+            common = present[len(exact) :]
+            scored: list[tuple[int, float]] = []
+            if exact:
+                # Unscoped on purpose: the postings are bounded already, and the partition
+                # keeps only the scope's memories, whereas the scope phrase would make FTS5
+                # read the scope's whole posting list for every query.
+                scored += conn.execute(
+                    f"SELECT rowid, -{rank} FROM memory_fts WHERE memory_fts MATCH ?",
+                    [match(exact, scoped=False)],
+                ).fetchall()
+            if common:
+                scored += conn.execute(
+                    f"SELECT rowid, -{rank} FROM memory_fts WHERE memory_fts MATCH ?"
+                    " ORDER BY rowid DESC LIMIT ?",
+                    [match(common), self._lexical_recent],
+                ).fetchall()
+            if not scored:
+                return []
+            epoch = conn.execute("SELECT value FROM mnemos_meta WHERE key = 'epoch'").fetchone()[0]
+            allowed = self._allowed_rids(conn, access, query)
+            return cache.rank(
+                access.tenant,
+                user_id,
+                epoch=str(epoch),
+                load=self._load_partition,
+                rids=[r for r, _ in scored],
+                scores=[float(v) for _, v in scored],
+                limit=limit,
+                **self._mask_filters(query, allowed),
+            )
 
     def time_search(
         self, access: Access, query: MemoryQuery, start: datetime, end: datetime, limit: int
@@ -1246,7 +1339,7 @@ class SQLiteStore:
         out: dict[str, list[Episode]] = {e: [] for e in wanted}
         if (before <= 0 and after <= 0) or not wanted:
             return out
-        where, params = _scope_sql(access, ScopeFilter(), alias="e")
+        where, params = _scope_sql(access, ScopeFilter(), alias="e", by_id=True)
         same = "e.tenant = ? AND e.user_id = ? AND e.agent_id IS ? AND e.session_id IS ?"
         built: dict[int, Episode] = {}
         with self._read() as conn:
@@ -1296,7 +1389,7 @@ class SQLiteStore:
     ) -> dict[str, tuple[str | None, str, str | None]]:
         """First evidence episode, kind and speaker of each memory, in one light query."""
         out: dict[str, tuple[str | None, str, str | None]] = {}
-        where, params = _scope_sql(access, ScopeFilter(), alias="m")
+        where, params = _scope_sql(access, ScopeFilter(), alias="m", by_id=True)
         with self._read() as conn:
             for chunk in _chunks(list(dict.fromkeys(memory_ids))):
                 marks = ",".join("?" * len(chunk))
@@ -1316,7 +1409,7 @@ class SQLiteStore:
         out: dict[str, MemoryRecord] = {}
         if not episode_ids or not statuses:
             return out
-        where, params = _scope_sql(access, ScopeFilter(), alias="m")
+        where, params = _scope_sql(access, ScopeFilter(), alias="m", by_id=True)
         status_marks = ",".join("?" * len(statuses))
         with self._read() as conn:
             for chunk in _chunks(list(dict.fromkeys(episode_ids))):
@@ -1436,7 +1529,7 @@ class SQLiteStore:
 
     def get_entity(self, access: Access, entity_id: str) -> Entity | None:
         """One entity by id within the access."""
-        where, params = _scope_sql(access, ScopeFilter(), alias="e")
+        where, params = _scope_sql(access, ScopeFilter(), alias="e", by_id=True)
         with self._read() as conn:
             row = conn.execute(
                 f"SELECT {_ENTITY_COLUMNS} FROM entities e WHERE {where} AND e.id = ?",
@@ -1448,7 +1541,7 @@ class SQLiteStore:
         self, access: Access, entity_id: str, statuses: Sequence[str], limit: int
     ) -> list[MemoryRecord]:
         """Memories mentioning an entity, newest first."""
-        where, params = _scope_sql(access, ScopeFilter(), alias="m")
+        where, params = _scope_sql(access, ScopeFilter(), alias="m", by_id=True)
         marks = ",".join("?" * len(statuses))
         with self._read() as conn:
             return self._memories_where(
@@ -1462,7 +1555,7 @@ class SQLiteStore:
     def memory_entities(self, access: Access, memory_ids: Sequence[str]) -> dict[str, list[Entity]]:
         """The entities each memory mentions."""
         out: dict[str, list[Entity]] = {mid: [] for mid in memory_ids}
-        where, params = _scope_sql(access, ScopeFilter(), alias="m")
+        where, params = _scope_sql(access, ScopeFilter(), alias="m", by_id=True)
         with self._read() as conn:
             for chunk in _chunks(list(dict.fromkeys(memory_ids))):
                 marks = ",".join("?" * len(chunk))
@@ -1542,7 +1635,7 @@ class SQLiteStore:
     def _allowed_rids(
         conn: sqlite3.Connection, access: Access, query: MemoryQuery
     ) -> list[int] | None:
-        if not query.conditions:
+        if not query.conditions and query.speakers is None:
             return None
         where, params = _query_sql(access, query)
         return [r for (r,) in conn.execute(f"SELECT m.rid FROM memories m WHERE {where}", params)]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import threading
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -55,29 +56,42 @@ def _ts(value: datetime | None, default: float) -> float:
     return default if value is None else value.timestamp()
 
 
-class _Partition:
-    """The vectors and filterable fields of one (tenant, user)."""
+# Vectors are kept in blocks of at most this many rows, so that a growing partition never
+# copies its whole matrix (which would briefly need twice its memory).
+_BLOCK = 65_536
 
-    def __init__(self, dimension: int) -> None:
+
+class _Partition:
+    def __init__(self, dimension: int, block: int = _BLOCK) -> None:
         self.dimension = dimension
+        self.block = block
         self.lock = threading.Lock()
         self.seq = -1
         self.epoch: str | None = None
         self.size = 0
+        self.version = 0
         self.pos: dict[int, int] = {}
         # Entity links per memory position, as indices into entity_ids (ints keep a large
-        # partition small: a million memories would otherwise hold millions of id strings).
-        self.links: list[tuple[int, ...]] = []
+        # partition small: a million memories would otherwise hold millions of id strings),
+        # and the reverse: the memory positions that mention each entity.
+        # Links are kept flat: position p links to flat[start[p] : start[p] + count[p]]
+        # (a changed memory's new links are appended and its old ones left unused).
+        self.link_flat = array("i")
+        self.link_start = array("q")
+        self.link_count = array("i")
+        self.postings: list[array[int]] = []
         self.entity_ids: list[str] = []
         self.entity_index: dict[str, int] = {}
         self._graph: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
+        self._mask: tuple[Any, npt.NDArray[np.bool_]] | None = None
         self._alloc(0)
 
     def _alloc(self, capacity: int) -> None:
-        self.matrix = np.zeros((capacity, self.dimension), dtype=np.float32)
+        self.blocks: list[npt.NDArray[np.float32]] = []
         self.rids = np.zeros(capacity, dtype=np.int64)
         self.ids = np.empty(capacity, dtype=object)
         self.status = np.full(capacity, _REMOVED, dtype=np.int8)
+        self.has_vector = np.zeros(capacity, dtype=bool)
         self.kind = np.zeros(capacity, dtype=np.int8)
         self.valid_from = np.zeros(capacity, dtype=np.float64)
         self.valid_to = np.zeros(capacity, dtype=np.float64)
@@ -88,45 +102,96 @@ class _Partition:
     def reset(self) -> None:
         self.seq = -1
         self.size = 0
+        self.version += 1
         self.pos = {}
-        self.links = []
+        self.link_flat = array("i")
+        self.link_start = array("q")
+        self.link_count = array("i")
+        self.postings = []
         self.entity_ids = []
         self.entity_index = {}
         self._graph = None
+        self._mask = None
         self._alloc(0)
 
     def _grow(self, need: int) -> None:
         capacity = len(self.rids)
-        if need <= capacity:
+        if need > capacity:
+            new_capacity = max(need, capacity * 2, 256)
+            for name in ("rids", "ids", "status", "has_vector", "kind", "valid_from", "valid_to",
+                         "occurred", "agent", "session"):  # fmt: skip
+                old = getattr(self, name)
+                grown = np.empty(new_capacity, dtype=old.dtype)
+                grown[: self.size] = old[: self.size]
+                if name == "status":
+                    grown[self.size :] = _REMOVED
+                setattr(self, name, grown)
+        # Vector blocks: the first doubles up to a full block, then full blocks are added.
+        rows = sum(len(b) for b in self.blocks)
+        if need <= rows:
             return
-        new_capacity = max(need, capacity * 2, 256)
-        old = {
-            name: getattr(self, name)
-            for name in (
-                "matrix",
-                "rids",
-                "ids",
-                "status",
-                "kind",
-                "valid_from",
-                "valid_to",
-                "occurred",
-                "agent",
-                "session",
+        if len(self.blocks) <= 1 and need <= self.block:
+            first = np.zeros(
+                (min(self.block, max(need, rows * 2, 256)), self.dimension), np.float32
             )
-        }
-        self._alloc(new_capacity)
-        for name, array in old.items():
-            getattr(self, name)[: self.size] = array[: self.size]
+            if self.blocks:
+                first[:rows] = self.blocks[0]
+            self.blocks = [first]
+            return
+        if self.blocks and len(self.blocks[0]) < self.block:
+            full = np.zeros((self.block, self.dimension), dtype=np.float32)
+            full[: len(self.blocks[0])] = self.blocks[0]
+            self.blocks[0] = full
+        while sum(len(b) for b in self.blocks) < need:
+            self.blocks.append(np.zeros((self.block, self.dimension), dtype=np.float32))
+
+    def _set_vector(self, at: int, vector: npt.NDArray[np.float32] | float) -> None:
+        self.blocks[at // self.block][at % self.block] = vector
+
+    def _link(self, at: int, links: tuple[int, ...]) -> None:
+        """Record the entities memory ``at`` mentions, in both directions."""
+        if at == len(self.link_start):
+            self.link_start.append(len(self.link_flat))
+            self.link_count.append(len(links))
+            self.link_flat.extend(links)
+        else:
+            start, count = self.link_start[at], self.link_count[at]
+            old = tuple(self.link_flat[start : start + count])
+            if old == links:
+                return
+            for e in old:
+                self.postings[e].remove(at)
+            self.link_start[at] = len(self.link_flat)
+            self.link_count[at] = len(links)
+            self.link_flat.extend(links)
+        for e in links:
+            self.postings[e].append(at)
+        self._graph = None
+
+    def linked(
+        self, positions: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """The links of the given positions: per position its number of links, and the
+        entity indices they point to, position after position."""
+        counts = np.frombuffer(self.link_count, dtype=np.int32)[positions].astype(np.int64)
+        starts = np.frombuffer(self.link_start, dtype=np.int64)[positions]
+        total = int(counts.sum())
+        if total == 0:
+            return counts, np.zeros(0, dtype=np.int64)
+        # Index of each link in the flat array: its position's start plus its rank within.
+        first = np.cumsum(counts) - counts
+        offsets = np.repeat(starts - first, counts) + np.arange(total, dtype=np.int64)
+        return counts, np.frombuffer(self.link_flat, dtype=np.int32)[offsets].astype(np.int64)
 
     def apply(self, rows: Sequence[PartitionRow]) -> None:
         if not rows:
             return
         self._grow(self.size + len(rows))
+        self.version += 1
         for row in rows:
             self.seq = max(self.seq, row.change_seq)
             at = self.pos.get(row.rid)
-            if row.vector is None or row.status == "deleted":
+            if row.status == "deleted":
                 if at is not None:
                     self.status[at] = _REMOVED
                 continue
@@ -135,11 +200,10 @@ class _Partition:
                 at = self.size
                 self.size += 1
                 self.pos[row.rid] = at
-                self.links.append(links)
-            else:
-                self.links[at] = links
-            self._graph = None
-            self.matrix[at] = row.vector
+            self._link(at, links)
+            # A memory without a vector still takes part in lexical and graph recall.
+            self.has_vector[at] = row.vector is not None
+            self._set_vector(at, row.vector if row.vector is not None else 0.0)
             self.rids[at] = row.rid
             self.ids[at] = row.id
             self.status[at] = _STATUS_CODE[row.status]
@@ -163,6 +227,23 @@ class _Partition:
         allowed_rids: Iterable[int] | None,
         ids: Iterable[str] | None,
     ) -> npt.NDArray[np.bool_]:
+        """Which positions pass the filters; the last answer is kept until the partition
+        or the filters change (a search asks for it once per channel)."""
+        key: Any = None
+        if allowed_rids is None and ids is None:
+            key = (
+                self.version,
+                self.size,
+                tuple(statuses),
+                None if kinds is None else tuple(kinds),
+                valid_at,
+                occurred_after,
+                occurred_before,
+                agent_id,
+                session_id,
+            )
+            if self._mask is not None and self._mask[0] == key:
+                return self._mask[1]
         n = self.size
         codes = [_STATUS_CODE[s] for s in statuses if s != "deleted"]
         keep: npt.NDArray[np.bool_] = np.isin(self.status[:n], codes)
@@ -183,30 +264,37 @@ class _Partition:
             keep &= np.isin(self.rids[:n], np.fromiter(allowed_rids, dtype=np.int64))
         if ids is not None:
             keep &= np.isin(self.ids[:n], list(ids))
+        if key is not None:
+            keep.flags.writeable = False
+            self._mask = (key, keep)
         return keep
+
+    def _scores(self, vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Similarity of each query vector (rows) with every stored vector (columns)."""
+        n = self.size
+        parts = []
+        for i, block in enumerate(self.blocks):
+            rows = min(len(block), n - i * self.block)
+            if rows <= 0:
+                break
+            parts.append(vectors @ block[:rows].T)
+        if not parts:
+            return np.zeros((len(vectors), 0), dtype=np.float32)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
     def search(
         self, vector: npt.NDArray[np.float32], keep: npt.NDArray[np.bool_], limit: int
     ) -> list[tuple[str, float]]:
-        n = self.size
-        if n == 0 or limit <= 0:
-            return []
-        scores = self.matrix[:n] @ vector
-        scores = np.where(keep, scores, -np.inf)
-        k = min(limit, int(keep.sum()))
-        if k == 0:
-            return []
-        top = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(str(self.ids[i]), float(scores[i])) for i in top if np.isfinite(scores[i])][:k]
+        return self.search_many(vector[None, :], keep, limit)[0]
 
     def search_many(
         self, vectors: npt.NDArray[np.float32], keep: npt.NDArray[np.bool_], limit: int
     ) -> list[list[tuple[str, float]]]:
         n = self.size
+        keep = keep & self.has_vector[:n]
         if n == 0 or limit <= 0 or not keep.any():
             return [[] for _ in range(len(vectors))]
-        scores = vectors @ self.matrix[:n].T
+        scores = self._scores(vectors)
         scores[:, ~keep] = -np.inf
         k = min(limit, int(keep.sum()))
         out = []
@@ -216,25 +304,80 @@ class _Partition:
             out.append([(str(self.ids[i]), float(row[i])) for i in top if np.isfinite(row[i])][:k])
         return out
 
+    def rank(
+        self,
+        rids: Sequence[int],
+        scores: Sequence[float],
+        keep: npt.NDArray[np.bool_],
+        limit: int,
+    ) -> list[tuple[str, float]]:
+        """The ``limit`` best of scored memories (by rid) that pass the filters; a memory
+        scored more than once gets the sum of its scores."""
+        total: dict[int, float] = {}
+        for rid, score in zip(rids, scores, strict=True):
+            at = self.pos.get(rid)
+            if at is not None and keep[at]:
+                total[at] = total.get(at, 0.0) + score
+        best = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        return [(str(self.ids[at]), score) for at, score in best]
+
     def _entity(self, entity_id: str) -> int:
         index = self.entity_index.get(entity_id)
         if index is None:
             index = self.entity_index[entity_id] = len(self.entity_ids)
             self.entity_ids.append(entity_id)
+            self.postings.append(array("i"))
         return index
 
     def graph(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[str]]:
         """The memory-entity edges: (memory position, entity index) pairs and entity ids."""
         if self._graph is None:
-            counts = np.fromiter(
-                (len(x) for x in self.links), dtype=np.int64, count=len(self.links)
-            )
-            edge_m = np.repeat(np.arange(len(self.links), dtype=np.int64), counts)
-            edge_e = np.fromiter(
-                (e for x in self.links for e in x), dtype=np.int64, count=int(counts.sum())
-            )
+            counts, edge_e = self.linked(np.arange(self.size, dtype=np.int64))
+            edge_m = np.repeat(np.arange(self.size, dtype=np.int64), counts)
             self._graph = (edge_m, edge_e)
         return (*self._graph, self.entity_ids)
+
+    def neighbourhood(
+        self,
+        seeds: Sequence[str],
+        keep: npt.NDArray[np.bool_],
+        hops: int,
+        max_degree: int,
+        max_memories: int,
+    ) -> npt.NDArray[np.int64]:
+        """Positions of the allowed memories within ``hops`` memory steps of the seeds.
+
+        A step goes from an entity to the memories that mention it and on to their other
+        entities; hubs (entities mentioned by more than ``max_degree`` memories) are not
+        walked through, and once ``max_memories`` are reached no further entity is
+        opened, the most specific (least mentioned) entities being opened first. The walk
+        costs what the neighbourhood holds, not what the scope holds.
+        """
+        reached = np.zeros(self.size, dtype=bool)
+        count = 0
+        seen: set[int] = set()
+        frontier = [self.entity_index[s] for s in dict.fromkeys(seeds) if s in self.entity_index]
+        for hop in range(hops):
+            frontier.sort(key=lambda e: len(self.postings[e]))
+            seen.update(frontier)
+            opened: list[npt.NDArray[np.int32]] = []
+            room = max_memories - count
+            for e in frontier:
+                posting = self.postings[e]
+                if len(posting) > max_degree or room <= 0:
+                    break  # sorted by degree: every entity after this one is larger
+                opened.append(np.frombuffer(posting, dtype=np.int32))
+                room -= len(posting)
+            if not opened:
+                break
+            found = np.unique(np.concatenate(opened)).astype(np.int64)
+            fresh = found[keep[found] & ~reached[found]]
+            reached[fresh] = True
+            count += len(fresh)
+            if hop == hops - 1 or len(fresh) == 0 or count >= max_memories:
+                break
+            frontier = list(set(np.unique(self.linked(fresh)[1]).tolist()) - seen)
+        return np.flatnonzero(reached)
 
 
 Loader = Callable[[str, str, int], list[PartitionRow]]
@@ -263,11 +406,13 @@ class VectorCache:
     Args:
         dimension: Vector length.
         max_rows: Rows held across all partitions before the least recently used go.
+        block: Rows per block of a partition's vector matrix.
     """
 
-    def __init__(self, dimension: int, max_rows: int = 4_000_000) -> None:
+    def __init__(self, dimension: int, max_rows: int = 4_000_000, block: int = _BLOCK) -> None:
         self.dimension = dimension
         self.max_rows = max_rows
+        self.block = block
         self._parts: OrderedDict[tuple[str, str], _Partition] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -280,7 +425,7 @@ class VectorCache:
         with self._lock:
             part = self._parts.get((tenant, user_id))
             if part is None:
-                part = self._parts[(tenant, user_id)] = _Partition(self.dimension)
+                part = self._parts[(tenant, user_id)] = _Partition(self.dimension, self.block)
             self._parts.move_to_end((tenant, user_id))
             total = sum(p.size for p in self._parts.values())
             while total > self.max_rows and len(self._parts) > 1:
@@ -315,6 +460,25 @@ class VectorCache:
             keep = part.mask(**filters)
             return part.search(vector, keep, limit)
 
+    def rank(
+        self,
+        tenant: str,
+        user_id: str,
+        *,
+        epoch: str,
+        load: Loader,
+        rids: Sequence[int],
+        scores: Sequence[float],
+        limit: int,
+        **filters: Any,
+    ) -> list[tuple[str, float]]:
+        """Filter and rank memories scored elsewhere (by rid), best first: the partition
+        serves as the scope's index of status, kind, validity and the like."""
+        part = self._partition(tenant, user_id)
+        with part.lock:
+            part = self._synced(tenant, user_id, epoch, load)
+            return part.rank(rids, scores, part.mask(**filters), limit)
+
     def search_many(
         self,
         tenant: str,
@@ -342,56 +506,37 @@ class VectorCache:
         seeds: Sequence[str] | None = None,
         hops: int = 2,
         max_degree: int = 2000,
+        max_memories: int = 10_000,
         **filters: Any,
     ) -> GraphView:
         """The scope's memory-entity graph, edges of filtered-out memories dropped.
 
-        With ``seeds``, only the neighbourhood within ``hops`` memory steps of them, walked
+        With ``seeds``, only the neighbourhood within ``hops`` memory steps of them (see
+        :meth:`_Partition.neighbourhood`): at most about ``max_memories`` memories, walked
         through entities mentioned by at most ``max_degree`` memories (a hub such as a
-        speaker's own name links everything and says little), so a walk costs what the
-        neighbourhood holds rather than what the scope holds.
+        speaker's own name links everything and says little), renumbered so that a walk
+        over it costs what the neighbourhood holds rather than what the scope holds.
         """
         part = self._partition(tenant, user_id)
         with part.lock:
             part = self._synced(tenant, user_id, epoch, load)
             keep = part.mask(**filters)
+            if seeds is not None:
+                positions = part.neighbourhood(seeds, keep, hops, max_degree, max_memories)
+                counts, linked = part.linked(positions)
+                edge_m = np.repeat(np.arange(len(positions), dtype=np.int64), counts)
+                used, edge_e = np.unique(linked, return_inverse=True)
+                return GraphView(
+                    memory_ids=part.ids[positions],
+                    entity_ids=[part.entity_ids[i] for i in used.tolist()],
+                    edge_memory=edge_m,
+                    edge_entity=edge_e.astype(np.int64, copy=False),
+                )
             edge_m, edge_e, entity_ids = part.graph()
             active = keep[edge_m] if len(edge_m) else np.zeros(0, dtype=bool)
-            edge_m, edge_e = edge_m[active], edge_e[active]
-            if seeds is not None and len(edge_m):
-                edge_m, edge_e = _neighbourhood(
-                    edge_m, edge_e, [part.entity_index[s] for s in seeds if s in part.entity_index],
-                    hops, max_degree, len(entity_ids),
-                )  # fmt: skip
             return GraphView(
                 memory_ids=part.ids[: part.size].copy(),
                 entity_ids=list(entity_ids),
-                edge_memory=edge_m,
-                edge_entity=edge_e,
+                edge_memory=edge_m[active],
+                edge_entity=edge_e[active],
             )
-
-
-def _neighbourhood(
-    edge_m: npt.NDArray[np.int64],
-    edge_e: npt.NDArray[np.int64],
-    seeds: list[int],
-    hops: int,
-    max_degree: int,
-    n_entities: int,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """The edges within ``hops`` memory steps of the seed entities, not through hubs."""
-    degree = np.bincount(edge_e, minlength=n_entities)
-    open_entity = degree <= max_degree
-    frontier = np.zeros(n_entities, dtype=bool)
-    frontier[[s for s in seeds if open_entity[s]]] = True
-    reached_m = np.zeros(int(edge_m.max()) + 1, dtype=bool)
-    for _ in range(hops):
-        step = frontier[edge_e]
-        new_m = np.zeros_like(reached_m)
-        new_m[edge_m[step]] = True
-        reached_m |= new_m
-        nxt = np.zeros(n_entities, dtype=bool)
-        nxt[edge_e[reached_m[edge_m]]] = True
-        frontier = nxt & open_entity & ~frontier
-    inside = reached_m[edge_m]
-    return edge_m[inside], edge_e[inside]
