@@ -74,6 +74,10 @@ def test_run_speed_at_tiny_sizes() -> None:
     assert [row["size"] for row in report["scale"]] == [100, 250]
     small, large = report["scale"]
     assert small["store_bytes"] < large["store_bytes"]
+    # Sizes count memories: the store holds at least that many, from fewer turns.
+    assert 100 <= small["memories"] < large["memories"]
+    assert large["memories"] >= 250
+    assert small["turns"] < large["turns"]
     for row in report["scale"]:
         assert row["grow_turns_per_s"] > 0
         assert 0 < row["search_ms"]["p50"] <= row["search_ms"]["p95"]
@@ -84,6 +88,9 @@ def test_run_speed_at_tiny_sizes() -> None:
     assert ingestion["unique_texts"] == 30
     assert ingestion["embedder_id"] == "hash-v1-64"
     assert 0 < ingestion["embed_share"] < 1
+    by_session = ingestion["session_batches"]
+    assert by_session["turns_per_s"] > 0
+    assert 0 < by_session["embed_share"] < 1
     assert ingestion["query_encode_ms"]["p50"] > 0
     assert ingestion["encode_baseline"] is None
     assert report["config"]["scale_embedder"] == "hash"
@@ -108,6 +115,9 @@ def test_encode_baseline_uses_sentence_transformers() -> None:
     assert baseline["ingest_over_encode"] == pytest.approx(
         report["ingestion"]["turns_per_s"] / baseline["texts_per_s"]
     )
+    assert baseline["session_batches_over_encode"] == pytest.approx(
+        report["ingestion"]["session_batches"]["turns_per_s"] / baseline["texts_per_s"]
+    )
     assert model.batches[-1] == 64
 
 
@@ -119,6 +129,7 @@ def test_cli_speed(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert code == 0
     assert "Search at scale" in printed
     assert "numpy p50 ms" in printed
+    assert "a session per call" in printed
     data = json.loads(out.read_text())
     assert set(data) >= {"config", "scale", "ingestion", "timings"}
     assert [r["size"] for r in data["scale"]] == [50, 120]  # 5,000 is above --max-size

@@ -3,6 +3,7 @@ checked against brute force with tiny blocks so that every block boundary is cro
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,8 +44,10 @@ class Source:
         fields.update(kw)
         self.rows.append(PartitionRow(**fields))
 
-    def load(self, tenant: str, user_id: str, since: int) -> list[PartitionRow]:
-        return [r for r in self.rows if r.change_seq > since]
+    def load(self, tenant: str, user_id: str, since: int) -> Iterator[list[PartitionRow]]:
+        rows = [r for r in self.rows if r.change_seq > since]
+        for at in range(0, len(rows), 2):  # in batches, as a large scope streams in
+            yield rows[at : at + 2]
 
 
 def unit(rng: np.random.Generator) -> np.ndarray:
@@ -140,3 +143,22 @@ def test_neighbourhood_walks_entities_and_skips_hubs() -> None:
     assert ("m4", "hub") in reached
     whole = cache.graph("t", "u", **args)
     assert len(whole.edge_memory) == sum(len(e) for e in links.values())
+
+
+def test_a_load_that_fails_midway_starts_over_next_time() -> None:
+    source, cache = Source(), VectorCache(DIM, block=2)
+    for rid in range(1, 6):
+        source.write(rid, np.eye(DIM, dtype=np.float32)[0])
+    for row in source.rows:
+        row.change_seq = 1  # one write: a sequence number shared across batches
+    probe = np.eye(DIM, dtype=np.float32)[0]
+
+    def broken(tenant: str, user_id: str, since: int) -> Iterator[list[PartitionRow]]:
+        batches = source.load(tenant, user_id, since)
+        yield next(iter(batches))
+        raise OSError("disk went away")
+
+    args: dict[str, Any] = {"vector": probe, "limit": 10, **FILTERS}
+    with pytest.raises(OSError, match="disk went away"):
+        cache.search("t", "u", epoch="e", load=broken, **args)
+    assert len(cache.search("t", "u", epoch="e", load=source.load, **args)) == 5

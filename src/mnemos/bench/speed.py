@@ -4,18 +4,19 @@ Two parts, each with same-run baselines on the same machine:
 
 - **Scale** (first, so that process memory is not inflated by the language model): one
   store and one user scope (the worst case: every search scans the whole scope) grows
-  through ``Memory.add`` to each size; at each size, search latency over realistic
-  questions, the store's size on disk and the process's memory. Growing a store to a
-  million turns with MiniLM would take over an hour on a laptop CPU, so this part embeds
-  with the deterministic ``hash`` embedder at MiniLM's 384 dimensions: the vector scan
-  costs the same, but the query encode does not, so MiniLM's single-query encode latency
-  is measured on its own and reported beside search latency, never folded into it.
-  Baseline: a flat numpy scan (N x 384 float32 matrix-vector product and top-10
-  ``argpartition``) at each size.
-- **Ingestion**: synthetic turns added one at a time with the default embedder into a
-  fresh store, end to end, with the share of that time spent embedding (measured by
-  wrapping the embedder, not by looking inside the engine). Baseline: the raw rate at
-  which sentence-transformers encodes the same texts (MiniLM on torch, batch 64).
+  through ``Memory.add``, a batch of turns per call, until it holds each size in
+  memories; at each size, search latency over realistic questions, the store's size on
+  disk and the process's memory. The store is grown with the default embedder; for an
+  embedder too slow to grow a large store, a deterministic ``hash`` embedder (384
+  dimensions by default, MiniLM's) can stand in: the vector scan costs the same, but the
+  query encode does not, so the embedder's single-query encode latency is measured on its
+  own and reported beside search latency. Baseline: a flat numpy scan (N x dimension float32
+  matrix-vector product and top-10 ``argpartition``) at each size.
+- **Ingestion**: synthetic turns added with the default embedder into a fresh store, end
+  to end, one turn per ``add`` and then one session per ``add``, with the share of that
+  time spent embedding (measured by wrapping the embedder, not by looking inside the
+  engine). Baseline: the raw rate at which sentence-transformers encodes the same texts
+  (MiniLM on torch, batch 64).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import islice
+from itertools import groupby, islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +41,7 @@ from mnemos.bench.measure import (
     reset_peak_memory,
 )
 from mnemos.bench.metrics import mean, percentiles
-from mnemos.bench.synthetic import ConversationGenerator
+from mnemos.bench.synthetic import ConversationGenerator, SyntheticTurn
 from mnemos.embedders import create_embedder, embedder_from_settings
 from mnemos.errors import InvalidInputError
 from mnemos.settings import Settings
@@ -57,7 +58,8 @@ class SpeedOptions:
 
     Attributes:
         turns: Turns ingested one by one in the ingestion part.
-        sizes: Store sizes (turns in one user scope) at which search is measured.
+        sizes: Store sizes (memories in one user scope) at which search is measured; the
+            store grows turn batch by turn batch until it holds at least that many.
         queries: Questions asked at each size (and encoded for encode latency).
         embedder: The embedder for the ingestion part, for query-encode latency and (unless
             ``scale_embedder`` is ``hash``) for the scale store.
@@ -125,16 +127,19 @@ def _scale(
     rows: list[dict[str, Any]] = []
     task = None
     if progress is not None:
-        task = progress.add_task("growing one scope", total=sizes[-1])
+        task = progress.add_task("growing one scope (memories)", total=sizes[-1])
     with Memory(path, embedder=embedder) as mem:
-        count = 0
+        turns = memories = 0
         for size in sizes:
             reset_peak_memory()
             embedder.reset()
             started = time.perf_counter()
-            while count < size:
-                batch = list(islice(stream, min(options.batch, size - count)))
-                mem.add(
+            turns_before = turns
+            while memories < size:
+                # About 1.7 memories come from a turn: ask for fewer turns near the target.
+                want = max(1, min(options.batch, (size - memories) // 2))
+                batch = list(islice(stream, want))
+                result = mem.add(
                     [
                         {"role": "user", "name": t.speaker, "content": t.text, "at": t.at}
                         for t in batch
@@ -142,11 +147,13 @@ def _scale(
                     user_id="scale",
                     session_id=f"session_{batch[0].session}",
                 )
-                count += len(batch)
+                turns += len(batch)
+                memories += len(result.memories)
                 if progress is not None and task is not None:
-                    progress.advance(task, len(batch))
+                    progress.update(task, completed=min(memories, sizes[-1]))
             grown = time.perf_counter() - started
-            growth = size - (rows[-1]["size"] if rows else 0)
+            growth = turns - turns_before
+            stats = mem.stats(user_id="scale")
             first = time.perf_counter()
             mem.search("warm up: what happened last week?", user_id="scale", limit=10)
             first_ms = (time.perf_counter() - first) * 1000
@@ -159,13 +166,15 @@ def _scale(
             rows.append(
                 {
                     "size": size,
+                    "memories": stats.memories,
+                    "turns": stats.episodes,
                     "grow_seconds": grown,
                     "grow_turns_per_s": growth / grown if grown else None,
                     "grow_embed_share": embedder.seconds / grown if grown else None,
                     "first_search_ms": first_ms,
                     "search_ms": _ms(took),
                     "numpy_scan_ms": numpy_scan_latency(
-                        size, options.scale_dimension, len(questions), seed=options.seed
+                        stats.memories, stats.dimension, len(questions), seed=options.seed
                     ),
                     "store_bytes": file_bytes(path),
                     "rss_bytes": memory["rss"],
@@ -175,6 +184,38 @@ def _scale(
     return rows
 
 
+def _ingest(
+    path: Path,
+    turns: Sequence[SyntheticTurn],
+    embedder: TimedEmbedder,
+    per_session: bool,
+    progress: Progress | None,
+) -> float:
+    """Seconds to add the turns into a fresh store: one turn per ``add``, or one session."""
+    from mnemos.memory import Memory
+
+    task = None
+    if progress is not None:
+        how = "a session per add" if per_session else "a turn per add"
+        task = progress.add_task(f"ingesting ({embedder.id}, {how})", total=len(turns))
+    if per_session:
+        calls = [list(group) for _, group in groupby(turns, key=lambda t: t.session)]
+    else:
+        calls = [[t] for t in turns]
+    with Memory(path, embedder=embedder) as mem:
+        embedder.reset()
+        started = time.perf_counter()
+        for call in calls:
+            mem.add(
+                [{"role": "user", "name": t.speaker, "content": t.text, "at": t.at} for t in call],
+                user_id="ingest",
+                session_id=f"session_{call[0].session}",
+            )
+            if progress is not None and task is not None:
+                progress.advance(task, len(call))
+        return time.perf_counter() - started
+
+
 def _ingestion(
     options: SpeedOptions,
     questions: list[str],
@@ -182,8 +223,6 @@ def _ingestion(
     progress: Progress | None,
     model: Any,
 ) -> dict[str, Any]:
-    from mnemos.memory import Memory
-
     turns = ConversationGenerator(options.seed).turns(options.turns)
     texts = [t.text for t in turns]
     embedder = TimedEmbedder(embedder_from_settings(Settings.load(), options.embedder))
@@ -195,22 +234,12 @@ def _ingestion(
         began = time.perf_counter()
         embedder.inner.embed([question])
         encode_took.append(time.perf_counter() - began)
-    task = None
-    if progress is not None:
-        task = progress.add_task(f"ingesting ({embedder.id})", total=len(turns))
-    with Memory(tmp / "ingest.db", embedder=embedder) as mem:
-        embedder.reset()
-        started = time.perf_counter()
-        for turn in turns:
-            mem.add(
-                {"role": "user", "name": turn.speaker, "content": turn.text},
-                user_id="ingest",
-                session_id=f"session_{turn.session}",
-                at=turn.at,
-            )
-            if progress is not None and task is not None:
-                progress.advance(task)
-        seconds = time.perf_counter() - started
+    seconds = _ingest(tmp / "ingest.db", turns, embedder, False, progress)
+    embed_seconds = embedder.seconds
+    # The same turns again into a fresh store, a session per add call (how an agent hands
+    # over a finished conversation, or an import): one transaction and one encode batch
+    # per session instead of per turn.
+    batched = _ingest(tmp / "ingest-sessions.db", turns, embedder, True, progress)
     rate = len(turns) / seconds if seconds else None
     out: dict[str, Any] = {
         "embedder": options.embedder,
@@ -219,8 +248,14 @@ def _ingestion(
         "unique_texts": len(set(texts)),
         "seconds": seconds,
         "turns_per_s": rate,
-        "embed_seconds": embedder.seconds,
-        "embed_share": embedder.seconds / seconds if seconds else None,
+        "embed_seconds": embed_seconds,
+        "embed_share": embed_seconds / seconds if seconds else None,
+        "session_batches": {
+            "seconds": batched,
+            "turns_per_s": len(turns) / batched if batched else None,
+            "embed_seconds": embedder.seconds,
+            "embed_share": embedder.seconds / batched if batched else None,
+        },
         "model_warmup_seconds": warmup_s,
         "query_encode_ms": _ms(encode_took),
         "encode_baseline": None,
@@ -234,12 +269,16 @@ def _ingestion(
         st.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
         encode_s = time.perf_counter() - began
         encode_rate = len(texts) / encode_s if encode_s else None
+        by_session = out["session_batches"]["turns_per_s"]
         out["encode_baseline"] = {
             "what": "sentence-transformers all-MiniLM-L6-v2 on torch (CPU), batch 64",
             "texts": len(texts),
             "seconds": encode_s,
             "texts_per_s": encode_rate,
             "ingest_over_encode": rate / encode_rate if rate and encode_rate else None,
+            "session_batches_over_encode": (
+                by_session / encode_rate if by_session and encode_rate else None
+            ),
         }
     return out
 

@@ -173,7 +173,7 @@ def longmemeval(
 @click.option("--turns", default=2000, show_default=True, type=click.IntRange(1),
               help="Turns added one by one for the ingestion rate.")  # fmt: skip
 @click.option("--sizes", default="1000,10000,100000", show_default=True, callback=_ints,
-              help="Store sizes (turns in one scope) at which to measure search.")  # fmt: skip
+              help="Store sizes (memories in one scope) at which to measure search.")  # fmt: skip
 @click.option("--max-size", type=click.IntRange(1), help="Skip sizes above this.")
 @click.option("--queries", default=200, show_default=True, type=click.IntRange(1),
               help="Questions asked at each size.")  # fmt: skip
@@ -206,11 +206,13 @@ def speed(
 ) -> None:
     """Ingestion throughput, and search latency, disk and memory as one scope grows.
 
-    Ingestion adds synthetic turns one by one with the chosen embedder (default: the
-    default embedder). The scale part grows one store and one user scope (the worst case)
-    with the same embedder, or with a 384-dimensional hash embedder (--scale-embedder
-    hash) for a model too slow to grow a large store; query encode latency is measured
-    apart. Baselines: raw sentence-transformers MiniLM encoding and a flat numpy scan.
+    Ingestion adds synthetic turns with the chosen embedder (default: the default
+    embedder) into a fresh store, one turn per call, then again one session per call. The
+    scale part grows one store and one user scope (the worst case) to each size in
+    memories, with the same embedder, or with a 384-dimensional hash embedder
+    (--scale-embedder hash) for a model too slow to grow a large store; query encode
+    latency is measured apart. Baselines: raw sentence-transformers MiniLM encoding and a
+    flat numpy scan.
 
     \b
     Example:

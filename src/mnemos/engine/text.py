@@ -44,6 +44,8 @@ _stemmer = Stemmer.Stemmer("english")
 
 def normalize(text: str) -> str:
     """Case-fold, fold accents and unify apostrophes, keeping the words in place."""
+    if text.isascii():
+        return text.lower()  # what the general path gives for ASCII, without the work
     # Decompose first: compatibility forms (fraktur letters, ligatures) fold to plain ones,
     # which only then case-fold.
     folded = unicodedata.normalize("NFKD", text).casefold()

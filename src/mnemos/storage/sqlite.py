@@ -63,6 +63,7 @@ _CHUNK = 900  # stay far below SQLite's bound-parameter limit
 # recent memories holding the remaining, common terms are scored.
 LEXICAL_EXACT_POSTINGS = 8_000
 LEXICAL_RECENT = 2_000
+_PARTITION_BATCH = 10_000  # rows per batch when a scope's partition loads
 T = TypeVar("T")
 
 _MEMORY_COLUMNS = (
@@ -1597,34 +1598,44 @@ class SQLiteStore:
         with self._read() as conn:
             return self._claims_for_slots(conn, access, user_id, slots)
 
-    def _load_partition(self, tenant: str, user_id: str, since: int) -> list[PartitionRow]:
+    def _load_partition(
+        self, tenant: str, user_id: str, since: int
+    ) -> Iterator[list[PartitionRow]]:
+        """A scope's memories written after ``since``, in batches: oldest write first, or
+        for a load from scratch in the order of their vectors' keys, which reads the vector
+        table in order instead of seeking all over it (twice as fast on a large scope)."""
         conn = self._reader()
-        rows = conn.execute(
+        order = "m.embed_hash, m.rid" if since < 0 else "m.change_seq"
+        cursor = conn.execute(
             "SELECT m.rid, m.id, m.status, m.kind, m.valid_from, m.valid_to, m.occurred_at,"
             " m.agent_id, m.session_id, m.change_seq, v.vec, (SELECT group_concat(e.id, ' ')"
             " FROM memory_entities me JOIN entities e ON e.rid = me.entity_rid"
             " WHERE me.memory_rid = m.rid) FROM memories m"
             " LEFT JOIN vectors v ON v.hash = m.embed_hash"
-            " WHERE m.tenant = ? AND m.user_id = ? AND m.change_seq > ? ORDER BY m.change_seq",
+            f" WHERE m.tenant = ? AND m.user_id = ? AND m.change_seq > ? ORDER BY {order}",
             (tenant, user_id, since),
-        ).fetchall()
-        return [
-            PartitionRow(
-                rid=r[0],
-                id=r[1],
-                status=r[2],
-                kind=r[3],
-                valid_from=from_db(r[4]),
-                valid_to=from_db(r[5]),
-                occurred_at=from_db(r[6]),
-                agent_id=r[7],
-                session_id=r[8],
-                change_seq=r[9],
-                vector=None if r[10] is None else np.frombuffer(r[10], dtype=np.float32),
-                entities=tuple(r[11].split()) if r[11] else (),
-            )
-            for r in rows
-        ]
+        )
+        try:
+            while rows := cursor.fetchmany(_PARTITION_BATCH):
+                yield [
+                    PartitionRow(
+                        rid=r[0],
+                        id=r[1],
+                        status=r[2],
+                        kind=r[3],
+                        valid_from=from_db(r[4]),
+                        valid_to=from_db(r[5]),
+                        occurred_at=from_db(r[6]),
+                        agent_id=r[7],
+                        session_id=r[8],
+                        change_seq=r[9],
+                        vector=None if r[10] is None else np.frombuffer(r[10], dtype=np.float32),
+                        entities=tuple(r[11].split()) if r[11] else (),
+                    )
+                    for r in rows
+                ]
+        finally:
+            cursor.close()
 
     def _cache(self) -> VectorCache:
         if self._vectors is None:

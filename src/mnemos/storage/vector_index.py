@@ -300,7 +300,7 @@ class _Partition:
         out = []
         for row in scores:
             top = np.argpartition(-row, k - 1)[:k] if k < n else np.arange(n)
-            top = top[np.argsort(-row[top], kind="stable")]
+            top = top[np.lexsort((self.rids[top], -row[top]))]  # ties: earlier written first
             out.append([(str(self.ids[i]), float(row[i])) for i in top if np.isfinite(row[i])][:k])
         return out
 
@@ -318,7 +318,8 @@ class _Partition:
             at = self.pos.get(rid)
             if at is not None and keep[at]:
                 total[at] = total.get(at, 0.0) + score
-        best = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        # Ties go to the earlier written memory, whatever order the partition loaded in.
+        best = sorted(total.items(), key=lambda kv: (-kv[1], self.rids[kv[0]]))[:limit]
         return [(str(self.ids[at]), score) for at, score in best]
 
     def _entity(self, entity_id: str) -> int:
@@ -380,7 +381,9 @@ class _Partition:
         return np.flatnonzero(reached)
 
 
-Loader = Callable[[str, str, int], list[PartitionRow]]
+# Rows written since a sequence number, in batches (a large scope streams in, rather than
+# being held twice while it loads).
+Loader = Callable[[str, str, int], Iterable[Sequence[PartitionRow]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,7 +441,15 @@ class VectorCache:
         if part.epoch != epoch:
             part.reset()
             part.epoch = epoch
-        part.apply(load(tenant, user_id, part.seq))
+        try:
+            for rows in load(tenant, user_id, part.seq):
+                part.apply(rows)
+        except BaseException:
+            # Rows of one write share a sequence number and may span batches: start over
+            # next time rather than resume in the middle of one.
+            part.reset()
+            part.epoch = None
+            raise
         return part
 
     def search(
