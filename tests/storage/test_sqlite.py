@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mnemos import Memory
+from mnemos.embedders import create_embedder
 from mnemos.storage.migrations import LATEST_VERSION, MIGRATIONS
 from mnemos.storage.sqlite import SQLiteStore
 
@@ -141,9 +142,12 @@ def test_a_version_1_store_migrates_forward_keeping_everything(tmp_path: Path) -
     conn.execute(
         "INSERT INTO memories (id, tenant, user_id, kind, text, occurred_at, valid_from, created_at,"
         " updated_at, status, version, metadata, attributes, embed_hash, change_seq)"
-        " VALUES ('m-1', 'default', 'u', 'note', 'I adore gooseberry jam', ?, ?, ?, ?, 'active', 1, '{}', ?, NULL, 1)",
+        " VALUES ('m-1', 'default', 'u', 'note', 'I adore gooseberry jam', ?, ?, ?, ?, 'active', 1, '{}', ?, 'h-1', 1)",
         (stamp, stamp, stamp, stamp, json.dumps({"speaker": "Ana"})),
     )
+    # The vector as the hash embedder makes it, in version 1's WITHOUT ROWID table.
+    vector = create_embedder("hash", dimension=64).embed(["I adore gooseberry jam"])[0]
+    conn.execute("INSERT INTO vectors VALUES ('h-1', ?)", (vector.astype("float32").tobytes(),))
     conn.execute("INSERT INTO memory_evidence VALUES (1, 1)")
     conn.execute(
         "INSERT INTO memory_fts (rowid, scope, terms) VALUES (1, 'x', 'ador gooseberri jam')"
@@ -156,11 +160,16 @@ def test_a_version_1_store_migrates_forward_keeping_everything(tmp_path: Path) -
         assert mem.episodes.get("ep-1").name == "Ana"
         hits = mem.search("gooseberry", user_id="u").hits
         assert [h.id for h in hits] == ["m-1"]
+        assert hits[0].ranks.get("vector") == 1  # its vector came through the migration
         assert mem.add("I adore rhubarb too", user_id="u").episodes
     conn = sqlite3.connect(path)
     applied = [r[0] for r in conn.execute("SELECT version FROM mnemos_migrations ORDER BY version")]
+    table = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'vectors'").fetchone()[0]
+    stored = conn.execute("SELECT vec FROM vectors WHERE hash = 'h-1'").fetchone()[0]
     conn.close()
     assert applied == [m.version for m in MIGRATIONS]
+    assert "WITHOUT ROWID" not in table  # a vector fits in its row, not an overflow page
+    assert stored == vector.astype("float32").tobytes()
 
 
 def test_lexical_search_scores_rare_terms_everywhere_and_common_ones_recently(

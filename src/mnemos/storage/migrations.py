@@ -227,6 +227,20 @@ _SESSION_INDEX = """
 CREATE INDEX episodes_session ON episodes (tenant, user_id, session_id, agent_id, occurred_at, rid)
 """
 
+# A WITHOUT ROWID table keeps at most about a quarter of a page in a row, so every vector
+# (1 KiB at 256 dimensions) went to an overflow page of its own: four times the space.
+# In a rowid table a vector fits in its row; the hash stays unique through an index.
+_VECTORS_BY_ROWID = """
+CREATE TABLE vectors_by_rowid (
+    rid INTEGER PRIMARY KEY,
+    hash TEXT NOT NULL UNIQUE,
+    vec BLOB NOT NULL
+);
+INSERT INTO vectors_by_rowid (hash, vec) SELECT hash, vec FROM vectors;
+DROP TABLE vectors;
+ALTER TABLE vectors_by_rowid RENAME TO vectors
+"""
+
 
 MIGRATIONS: list[Migration] = [
     Migration(
@@ -245,6 +259,11 @@ MIGRATIONS: list[Migration] = [
         5,
         "episodes by session: an index for the turns around a recalled one",
         _script(_SESSION_INDEX),
+    ),
+    Migration(
+        6,
+        "vectors in a rowid table: each vector in its row instead of an overflow page",
+        _script(_VECTORS_BY_ROWID),
     ),
 ]
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -1601,18 +1601,15 @@ class SQLiteStore:
     def _load_partition(
         self, tenant: str, user_id: str, since: int
     ) -> Iterator[list[PartitionRow]]:
-        """A scope's memories written after ``since``, in batches: oldest write first, or
-        for a load from scratch in the order of their vectors' keys, which reads the vector
-        table in order instead of seeking all over it (twice as fast on a large scope)."""
+        """A scope's memories written after ``since``, in batches, oldest write first."""
         conn = self._reader()
-        order = "m.embed_hash, m.rid" if since < 0 else "m.change_seq"
         cursor = conn.execute(
             "SELECT m.rid, m.id, m.status, m.kind, m.valid_from, m.valid_to, m.occurred_at,"
             " m.agent_id, m.session_id, m.change_seq, v.vec, (SELECT group_concat(e.id, ' ')"
             " FROM memory_entities me JOIN entities e ON e.rid = me.entity_rid"
             " WHERE me.memory_rid = m.rid) FROM memories m"
             " LEFT JOIN vectors v ON v.hash = m.embed_hash"
-            f" WHERE m.tenant = ? AND m.user_id = ? AND m.change_seq > ? ORDER BY {order}",
+            " WHERE m.tenant = ? AND m.user_id = ? AND m.change_seq > ? ORDER BY m.change_seq",
             (tenant, user_id, since),
         )
         try:
