@@ -85,6 +85,26 @@ def test_search_matches_brute_force_across_blocks(block: int) -> None:
     assert len(search(100)) == len(vectors)
 
 
+@pytest.mark.parametrize(("block", "score_floats"), [(4, 1), (4, 9), (5, 1000)])
+def test_many_queries_match_brute_force_within_a_bounded_work_space(
+    block: int, score_floats: int
+) -> None:
+    rng = np.random.default_rng(score_floats)
+    source, cache = Source(), VectorCache(DIM, block=block, score_floats=score_floats)
+    vectors = {rid: unit(rng) for rid in range(1, 24)}
+    for rid, v in vectors.items():
+        source.write(rid, v, kind="fact" if rid % 3 else "note")
+    probes = np.stack([unit(rng) for _ in range(7)])
+    facts = {**FILTERS, "kinds": ("fact",)}
+    many = cache.search_many(
+        "t", "u", epoch="e", load=source.load, vectors=probes, limit=4, **facts
+    )
+    for probe, hits in zip(probes, many, strict=True):
+        allowed = [rid for rid in vectors if rid % 3]
+        expected = sorted(allowed, key=lambda rid: -float(vectors[rid] @ probe))[:4]
+        assert [h[0] for h in hits] == [f"m{rid}" for rid in expected]
+
+
 def test_rank_filters_by_scope_and_sums_repeated_scores() -> None:
     source, cache = Source(), VectorCache(DIM, block=2)
     source.write(1, None)

@@ -59,12 +59,17 @@ def _ts(value: datetime | None, default: float) -> float:
 # Vectors are kept in blocks of at most this many rows, so that a growing partition never
 # copies its whole matrix (which would briefly need twice its memory).
 _BLOCK = 65_536
+# Most similarity scores held at once while searching (32 MiB of float32).
+_SCORE_FLOATS = 8 * 1024 * 1024
 
 
 class _Partition:
-    def __init__(self, dimension: int, block: int = _BLOCK) -> None:
+    def __init__(
+        self, dimension: int, block: int = _BLOCK, score_floats: int = _SCORE_FLOATS
+    ) -> None:
         self.dimension = dimension
         self.block = block
+        self.score_floats = score_floats
         self.lock = threading.Lock()
         self.seq = -1
         self.epoch: str | None = None
@@ -269,19 +274,6 @@ class _Partition:
             self._mask = (key, keep)
         return keep
 
-    def _scores(self, vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        """Similarity of each query vector (rows) with every stored vector (columns)."""
-        n = self.size
-        parts = []
-        for i, block in enumerate(self.blocks):
-            rows = min(len(block), n - i * self.block)
-            if rows <= 0:
-                break
-            parts.append(vectors @ block[:rows].T)
-        if not parts:
-            return np.zeros((len(vectors), 0), dtype=np.float32)
-        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
-
     def search(
         self, vector: npt.NDArray[np.float32], keep: npt.NDArray[np.bool_], limit: int
     ) -> list[tuple[str, float]]:
@@ -290,18 +282,50 @@ class _Partition:
     def search_many(
         self, vectors: npt.NDArray[np.float32], keep: npt.NDArray[np.bool_], limit: int
     ) -> list[list[tuple[str, float]]]:
+        """The ``limit`` most similar allowed memories for each query vector.
+
+        Scores are computed a block of stored vectors and a group of queries at a time,
+        keeping a running top ``limit`` per query, so the work space stays within
+        ``score_floats`` whatever the partition and the number of queries.
+        """
         n = self.size
         keep = keep & self.has_vector[:n]
         if n == 0 or limit <= 0 or not keep.any():
             return [[] for _ in range(len(vectors))]
-        scores = self._scores(vectors)
-        scores[:, ~keep] = -np.inf
         k = min(limit, int(keep.sum()))
-        out = []
-        for row in scores:
-            top = np.argpartition(-row, k - 1)[:k] if k < n else np.arange(n)
-            top = top[np.lexsort((self.rids[top], -row[top]))]  # ties: earlier written first
-            out.append([(str(self.ids[i]), float(row[i])) for i in top if np.isfinite(row[i])][:k])
+        group = max(1, self.score_floats // min(n, self.block))
+        out: list[list[tuple[str, float]]] = []
+        for q in range(0, len(vectors), group):
+            queries = vectors[q : q + group]
+            best_at = np.zeros((len(queries), 0), dtype=np.int64)
+            best = np.zeros((len(queries), 0), dtype=np.float32)
+            for i, block in enumerate(self.blocks):
+                start = i * self.block
+                rows = min(len(block), n - start)
+                if rows <= 0:
+                    break
+                scores = queries @ block[:rows].T
+                scores[:, ~keep[start : start + rows]] = -np.inf
+                if k < rows:
+                    at = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+                    scores = np.take_along_axis(scores, at, axis=1)
+                else:
+                    at = np.broadcast_to(np.arange(rows), scores.shape)
+                best_at = np.concatenate([best_at, at + start], axis=1)
+                best = np.concatenate([best, scores], axis=1)
+                if best.shape[1] > k:
+                    top = np.argpartition(-best, k - 1, axis=1)[:, :k]
+                    best_at = np.take_along_axis(best_at, top, axis=1)
+                    best = np.take_along_axis(best, top, axis=1)
+            for at_row, score_row in zip(best_at, best, strict=True):
+                order = np.lexsort((self.rids[at_row], -score_row))  # ties: earlier written
+                out.append(
+                    [
+                        (str(self.ids[at_row[j]]), float(score_row[j]))
+                        for j in order
+                        if np.isfinite(score_row[j])
+                    ][:k]
+                )
         return out
 
     def rank(
@@ -410,12 +434,21 @@ class VectorCache:
         dimension: Vector length.
         max_rows: Rows held across all partitions before the least recently used go.
         block: Rows per block of a partition's vector matrix.
+        score_floats: Most similarity scores a search holds at once (it scores a block of
+            vectors against a group of queries at a time).
     """
 
-    def __init__(self, dimension: int, max_rows: int = 4_000_000, block: int = _BLOCK) -> None:
+    def __init__(
+        self,
+        dimension: int,
+        max_rows: int = 4_000_000,
+        block: int = _BLOCK,
+        score_floats: int = _SCORE_FLOATS,
+    ) -> None:
         self.dimension = dimension
         self.max_rows = max_rows
         self.block = block
+        self.score_floats = score_floats
         self._parts: OrderedDict[tuple[str, str], _Partition] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -428,7 +461,9 @@ class VectorCache:
         with self._lock:
             part = self._parts.get((tenant, user_id))
             if part is None:
-                part = self._parts[(tenant, user_id)] = _Partition(self.dimension, self.block)
+                part = self._parts[(tenant, user_id)] = _Partition(
+                    self.dimension, self.block, self.score_floats
+                )
             self._parts.move_to_end((tenant, user_id))
             total = sum(p.size for p in self._parts.values())
             while total > self.max_rows and len(self._parts) > 1:
