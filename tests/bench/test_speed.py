@@ -130,6 +130,7 @@ def test_cli_speed(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert "Search at scale" in printed
     assert "numpy p50 ms" in printed
     assert "a session per call" in printed
+    assert "grow embed %" in printed
     data = json.loads(out.read_text())
     assert set(data) >= {"config", "scale", "ingestion", "timings"}
     assert [r["size"] for r in data["scale"]] == [50, 120]  # 5,000 is above --max-size

@@ -288,15 +288,16 @@ def speed_tables(report: dict[str, Any]) -> list[Table]:
             "size)."
         ),
     )
-    for col in ("memories", "turns", "grow turns/s", "first search ms", "search p50 ms",
-                "search p95 ms", "+ encode p50 ms", "+ encode p95 ms", "numpy p50 ms",
-                "numpy p95 ms", "store MB", "RSS MB", "peak RSS MB"):  # fmt: skip
+    for col in ("memories", "turns", "grow turns/s", "grow embed %", "first search ms",
+                "search p50 ms", "search p95 ms", "+ encode p50 ms", "+ encode p95 ms",
+                "numpy p50 ms", "numpy p95 ms", "store MB", "RSS MB", "peak RSS MB"):  # fmt: skip
         second.add_column(col, justify="right")
     for row in report["scale"]:
         second.add_row(
             f"{row.get('memories', row['size']):,}",
             f"{row['turns']:,}" if "turns" in row else "",
             f"{row['grow_turns_per_s'] or 0:,.0f}",
+            f"{100 * (row.get('grow_embed_share') or 0):.1f}",
             f"{row['first_search_ms']:.1f}",
             f"{row['search_ms']['p50']:.1f}",
             f"{row['search_ms']['p95']:.1f}",
