@@ -1250,17 +1250,13 @@ class SQLiteStore:
                 ).fetchall()
             if not scored:
                 return []
-            epoch = conn.execute("SELECT value FROM mnemos_meta WHERE key = 'epoch'").fetchone()[0]
-            allowed = self._allowed_rids(conn, access, query)
             return cache.rank(
                 access.tenant,
                 user_id,
-                epoch=str(epoch),
-                load=self._load_partition,
                 rids=[r for r, _ in scored],
                 scores=[float(v) for _, v in scored],
                 limit=limit,
-                **self._mask_filters(query, allowed),
+                **self._partition_args(conn, access, query),
             )
 
     def time_search(
@@ -1320,16 +1316,12 @@ class SQLiteStore:
         access.require(user_id)
         cache = self._cache()
         with self._read() as conn:
-            epoch = conn.execute("SELECT value FROM mnemos_meta WHERE key = 'epoch'").fetchone()[0]
-            allowed = self._allowed_rids(conn, access, query)
             return cache.graph(
                 access.tenant,
                 user_id,
-                epoch=str(epoch),
-                load=self._load_partition,
                 seeds=seeds,
                 hops=hops,
-                **self._mask_filters(query, allowed),
+                **self._partition_args(conn, access, query),
             )
 
     def neighbors(
@@ -1648,6 +1640,19 @@ class SQLiteStore:
         where, params = _query_sql(access, query)
         return [r for (r,) in conn.execute(f"SELECT m.rid FROM memories m WHERE {where}", params)]
 
+    def _partition_args(
+        self, conn: sqlite3.Connection, access: Access, query: MemoryQuery
+    ) -> dict[str, Any]:
+        """What every call into the scope's partition passes: the store's epoch, the
+        loader, and the query's filters."""
+        epoch = conn.execute("SELECT value FROM mnemos_meta WHERE key = 'epoch'").fetchone()[0]
+        allowed = self._allowed_rids(conn, access, query)
+        return {
+            "epoch": str(epoch),
+            "load": self._load_partition,
+            **self._mask_filters(query, allowed),
+        }
+
     @staticmethod
     def _mask_filters(query: MemoryQuery, allowed: list[int] | None) -> dict[str, Any]:
         return {
@@ -1672,16 +1677,12 @@ class SQLiteStore:
         access.require(user_id)
         cache = self._cache()
         with self._read() as conn:
-            epoch = conn.execute("SELECT value FROM mnemos_meta WHERE key = 'epoch'").fetchone()[0]
-            allowed = self._allowed_rids(conn, access, query)
             return cache.search(
                 access.tenant,
                 user_id,
-                epoch=str(epoch),
-                load=self._load_partition,
                 vector=np.asarray(vector, dtype=np.float32),
                 limit=limit,
-                **self._mask_filters(query, allowed),
+                **self._partition_args(conn, access, query),
             )
 
     def vector_search_many(
@@ -1694,16 +1695,12 @@ class SQLiteStore:
         access.require(user_id)
         cache = self._cache()
         with self._read() as conn:
-            epoch = conn.execute("SELECT value FROM mnemos_meta WHERE key = 'epoch'").fetchone()[0]
-            allowed = self._allowed_rids(conn, access, query)
             return cache.search_many(
                 access.tenant,
                 user_id,
-                epoch=str(epoch),
-                load=self._load_partition,
                 vectors=np.asarray(vectors, dtype=np.float32).reshape(-1, cache.dimension),
                 limit=limit,
-                **self._mask_filters(query, allowed),
+                **self._partition_args(conn, access, query),
             )
 
     def iter_export(
