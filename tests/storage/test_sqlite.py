@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from mnemos import Memory
 from mnemos.embedders import create_embedder
+from mnemos.engine.text import analyze
+from mnemos.storage.base import IndexText, MemoryWrite
 from mnemos.storage.migrations import LATEST_VERSION, MIGRATIONS
 from mnemos.storage.sqlite import SQLiteStore
+from tests.storage.test_contract import ACCESS, episode, memory, q, write
 
 
 def test_a_new_store_records_schema_embedder_and_migrations(tmp_path: Path) -> None:
@@ -178,12 +182,6 @@ def test_lexical_search_scores_rare_terms_everywhere_and_common_ones_recently(
     """The bounded lexical path: rare terms reach every memory of the scope, however old;
     common terms are scored over the most recent memories that hold them; memories without
     a vector are found; other scopes never leak in."""
-    from datetime import UTC, datetime, timedelta
-
-    from mnemos.engine.text import analyze
-    from mnemos.storage.base import IndexText, MemoryWrite
-    from tests.storage.test_contract import ACCESS, episode, memory, q, write
-
     store = SQLiteStore(tmp_path / "s.db", lexical_exact_postings=3, lexical_recent=4)
     store.bind_embedder("test-embedder", 8)
     t0 = datetime(2024, 1, 1, tzinfo=UTC)
