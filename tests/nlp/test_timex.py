@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from mnemos.nlp import timex
 from mnemos.nlp.timex import find_times, parse_query_window
 
 REF = datetime(2023, 5, 25, 13, 0, tzinfo=UTC)  # a Thursday
@@ -128,3 +131,22 @@ def test_vague_expressions_are_fuzzy_ranges() -> None:
     [span] = find_times("a few days ago I read a book", REF)
     assert span.granularity == "fuzzy"
     assert span.start.date() < date(2023, 5, 23) < span.end.date() <= date(2023, 5, 25)
+
+
+_WORDS = [
+    "I", "went", "the", "day", "before", "yesterday", "last", "next", "this", "week",
+    "weekend", "month", "year", "ago", "in", "2022", "May", "may", "be", "on", "the 3rd",
+    "Sat", "sun", "two", "a", "few", "days", "for", "years", "now", "since", "been",
+    "early", "June", "12", "1990s", "tomorrow", "tonight", "recently", "spring", "of",
+    "later", "from", "back", "couple", ",", ".", "-", "'", "3",
+]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_WORDS), max_size=14), st.sampled_from([" ", "", "  "]))
+def test_scanning_from_word_starts_finds_what_a_full_scan_finds(words, sep) -> None:
+    """Time expressions are only tried where a word starts; that must find exactly the
+    matches (spans and rules) a scan from every character finds."""
+    text = sep.join(words)
+    full = [(m.span(), m.lastgroup) for m in timex._PATTERN.finditer(text)]
+    assert [(m.span(), m.lastgroup) for m in timex._matches(text)] == full

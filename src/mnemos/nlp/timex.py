@@ -446,6 +446,26 @@ def _resolve(kind: str, text: str, ref: date, future: bool) -> Resolved | None:
     return None
 
 
+_WORD_START = re.compile(r"\b\w")
+
+
+def _matches(text: str) -> list[re.Match[str]]:
+    """What ``_PATTERN.finditer`` finds, tried only where a word starts: every rule opens
+    on a word boundary before a word character, and trying the whole alternation at each
+    word start rather than at every character is about twice as fast."""
+    out: list[re.Match[str]] = []
+    pos = 0
+    for start in _WORD_START.finditer(text):
+        at = start.start()
+        if at < pos:
+            continue
+        m = _PATTERN.match(text, at)
+        if m is not None:
+            out.append(m)
+            pos = m.end()
+    return out
+
+
 def find_times(text: str, ref: datetime) -> list[TimeSpan]:
     """Every time expression in ``text``, resolved against ``ref`` (when it was said).
 
@@ -456,12 +476,13 @@ def find_times(text: str, ref: datetime) -> list[TimeSpan]:
     Returns:
         The resolved spans, in order of appearance.
     """
-    if not text or not _PATTERN.search(text):
+    found = _matches(text) if text else []
+    if not found:
         return []
     ref_day = ref.astimezone(UTC).date() if ref.tzinfo else ref.date()
     future = bool(_FUTURE.search(text))
     out: list[TimeSpan] = []
-    for m in _PATTERN.finditer(text):
+    for m in found:
         kind = m.lastgroup
         if kind is None:
             continue
