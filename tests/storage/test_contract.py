@@ -363,9 +363,11 @@ def test_entities_claims_and_links(store: Store) -> None:
         tx.upsert_entities(ACCESS, "u1", [EntityWrite("ana", "Annie", "person", T0)])
         tx.put_vectors(vs)
         tx.insert_memories([write])
-        assert [(m.id, c) for m, c in tx.claims_for_slots(ACCESS, "u1", ["ana|residence"])] == [
-            (rec.id, claim)
-        ]
+        found = tx.claims_for_slots(ACCESS, "u1", [("ana|residence", True)])
+        assert [(m.id, c) for m, c in found] == [(rec.id, claim)]
+        # Only the polarity asked for: no negative claim on that slot exists.
+        assert tx.claims_for_slots(ACCESS, "u1", [("ana|residence", False)]) == []
+        assert tx.claims_for_slots(ACCESS, "u1", [("ana|employer", True)]) == []
         assert (
             tx.find_by_norm(ACCESS, "u1", [write.norm_hash or ""])[write.norm_hash or ""].id
             == rec.id

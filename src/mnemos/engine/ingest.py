@@ -116,6 +116,7 @@ class Reconciler:
         self._known_norms: dict[str, MemoryRecord] = {}
         self._latest: dict[str, MemoryRecord] = {}
         self._superseded: set[str] = set()
+        self._pending: list[MemoryWrite] = []
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -145,9 +146,17 @@ class Reconciler:
             )
         )
 
+    def _flush(self) -> None:
+        """Write the memories inserted so far, before anything reads or changes the store
+        (inserts are batched: one statement per table for a run of new memories)."""
+        if self._pending:
+            self.tx.insert_memories(self._pending)
+            self._pending = []
+
     def _supersede(
         self, old: MemoryRecord, successor: MemoryRecord, reason: str, *, correction: bool = False
     ) -> None:
+        self._flush()
         old = self._latest.get(old.id, old)
         if old.id in self._superseded or old.status != "active":
             return
@@ -179,6 +188,7 @@ class Reconciler:
     def _retire_note(
         self, episode_id: str, successor: MemoryRecord, reason: str, *, any_statement: bool = False
     ) -> None:
+        self._flush()
         siblings = self.tx.memories_of_episodes(self.access, [episode_id])
         note = next((m for m in siblings if m.kind == "note" and m.status == "active"), None)
         if note is None:
@@ -194,6 +204,7 @@ class Reconciler:
             self._supersede(note, successor, reason)
 
     def _merge(self, target: MemoryRecord, record: MemoryRecord, reason: str) -> None:
+        self._flush()
         target = self._latest.get(target.id, target)
         new_ids = [e for e in record.episode_ids if e not in target.episode_ids]
         if new_ids:
@@ -213,7 +224,7 @@ class Reconciler:
         )
 
     def _insert(self, write: MemoryWrite) -> None:
-        self.tx.insert_memories([write])
+        self._pending.append(write)
         record = write.record
         self.out.inserted.append(record)
         self._event(record.id, "ADD", record.version, before=None, after=record)
@@ -260,6 +271,7 @@ class Reconciler:
         correction = candidate.correction
         if correction is None:
             return False
+        self._flush()
         wrong = re.compile(rf"\b{re.escape(correction.wrong)}\b", re.IGNORECASE)
         speaker = record.attributes.get("speaker")
         for target in self.tx.recent_memories(self.access, self.user_id, speaker=speaker, limit=30):
@@ -302,7 +314,14 @@ class Reconciler:
         rows = claim_rows(record)
         if not rows:
             return
-        existing = self.tx.claims_for_slots(self.access, self.user_id, [r.slot for r in rows])
+        self._flush()
+        # Only claims a new one can end are read: for a single-valued attribute, the
+        # positive ones (a new value replaces them, a negation ends the same value); for a
+        # many-valued one, those of the other polarity ("no longer plays the violin" ends
+        # "plays the violin", and the other way round). A user who likes many things does
+        # not make every new preference read them all.
+        wanted = [(r.slot, True if r.single else not r.positive) for r in rows]
+        existing = self.tx.claims_for_slots(self.access, self.user_id, wanted)
         for row in rows:
             attribute = row.slot.split("|", 1)[1]
             for old, old_row in existing:
@@ -334,6 +353,7 @@ class Reconciler:
             self._insert(write)
             if record.kind != "note":
                 self._update_claims(record)
+        self._flush()
         return self.out
 
 

@@ -246,9 +246,10 @@ class StoreTransaction(Protocol):
         ...
 
     def claims_for_slots(
-        self, access: Access, user_id: str, slots: Sequence[str]
+        self, access: Access, user_id: str, wanted: Sequence[tuple[str, bool]]
     ) -> list[tuple[MemoryRecord, ClaimRow]]:
-        """Active memories making claims on these slots, read inside the transaction."""
+        """Active memories making claims on these slots with this polarity (pairs of slot
+        and ``positive``), read inside the transaction."""
         ...
 
     def find_by_norm(

@@ -137,48 +137,73 @@ class _Transaction:
                 out[eid] = rid
         return out
 
+    @staticmethod
+    def _fts_values(rid: int, record: MemoryRecord, index: IndexText) -> tuple[Any, ...]:
+        return (
+            rid,
+            scope_token(record.tenant, record.user_id),
+            " ".join(index.body),
+            " ".join(index.turn),
+            " ".join(index.context),
+            " ".join(index.keys),
+        )
+
     def _write_fts(self, rid: int, record: MemoryRecord, index: IndexText) -> None:
         self._conn.execute(
             "INSERT INTO memory_fts (rowid, scope, body, turn, ctx, keys) VALUES (?,?,?,?,?,?)",
-            (
-                rid,
-                scope_token(record.tenant, record.user_id),
-                " ".join(index.body),
-                " ".join(index.turn),
-                " ".join(index.context),
-                " ".join(index.keys),
-            ),
+            self._fts_values(rid, record, index),
         )
 
     def _write_links(self, rid: int, m: MemoryWrite) -> None:
-        r = m.record
-        if m.claims:
-            self._insert_claims(rid, m)
-        if m.entity_keys:
-            keys = list(dict.fromkeys(m.entity_keys))
-            marks = ",".join("?" * len(keys))
-            self._conn.execute(
-                "INSERT OR IGNORE INTO memory_entities (memory_rid, entity_rid) SELECT ?, rid"
-                f" FROM entities WHERE tenant = ? AND user_id = ? AND key IN ({marks})",
-                (rid, r.tenant, r.user_id, *keys),
-            )
+        self._insert_claims([(rid, m)])
+        self._link_entities([(rid, m)])
 
-    def _insert_claims(self, rid: int, m: MemoryWrite) -> None:
-        r = m.record
+    def _link_entities(self, memories: Sequence[tuple[int, MemoryWrite]]) -> None:
+        """Link memories to the entities they name, in their own scope (entities must exist:
+        a key with no entity is skipped, as before)."""
+        wanted: dict[tuple[str, str], set[str]] = {}
+        for _, m in memories:
+            if m.entity_keys:
+                scope = (m.record.tenant, m.record.user_id)
+                wanted.setdefault(scope, set()).update(m.entity_keys)
+        if not wanted:
+            return
+        found: dict[tuple[str, str, str], int] = {}
+        for (tenant, user), keys in wanted.items():
+            for chunk in _chunks(sorted(keys)):
+                marks = ",".join("?" * len(chunk))
+                for key, rid in self._conn.execute(
+                    "SELECT key, rid FROM entities WHERE tenant = ? AND user_id = ?"
+                    f" AND key IN ({marks})",
+                    (tenant, user, *chunk),
+                ):
+                    found[(tenant, user, key)] = rid
+        links = []
+        for rid, m in memories:
+            for key in dict.fromkeys(m.entity_keys):
+                entity = found.get((m.record.tenant, m.record.user_id, key))
+                if entity is not None:
+                    links.append((rid, entity))
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO memory_entities (memory_rid, entity_rid) VALUES (?, ?)", links
+        )
+
+    def _insert_claims(self, memories: Sequence[tuple[int, MemoryWrite]]) -> None:
         self._conn.executemany(
             "INSERT OR IGNORE INTO claims (memory_rid, tenant, user_id, slot, value, value_key,"
             " single, positive) VALUES (?,?,?,?,?,?,?,?)",
             [
                 (
                     rid,
-                    r.tenant,
-                    r.user_id,
+                    m.record.tenant,
+                    m.record.user_id,
                     c.slot,
                     c.value,
                     c.value_key,
                     int(c.single),
                     int(c.positive),
                 )
+                for rid, m in memories
                 for c in m.claims
             ],
         )
@@ -236,6 +261,8 @@ class _Transaction:
         )
 
     def insert_memories(self, memories: Sequence[MemoryWrite]) -> None:
+        if not memories:
+            return
         needed = {eid for m in memories for eid in m.record.episode_ids}
         rids = self._episode_rids(sorted(needed))
         missing = needed - rids.keys()
@@ -244,24 +271,43 @@ class _Transaction:
                 f"memory evidence names episodes that do not exist: {sorted(missing)[:5]}",
                 episode_ids=sorted(missing)[:20],
             )
-        for m in memories:
-            evidence = [rids[eid] for eid in m.record.episode_ids]
-            cur = self._conn.execute(
-                "INSERT INTO memories (id, tenant, user_id, agent_id, session_id, kind, text,"
-                " occurred_at, valid_from, valid_to, created_at, updated_at, expired_at, status,"
-                " version, superseded_by, metadata, attributes, embed_hash, change_seq,"
-                " norm_hash, time_start, time_end, primary_episode)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (*self._memory_values(m), min(evidence) if evidence else None),
-            )
-            rid = cur.lastrowid
-            assert rid is not None
-            self._conn.executemany(
-                "INSERT OR IGNORE INTO memory_evidence (memory_rid, episode_rid) VALUES (?, ?)",
-                [(rid, e) for e in evidence],
-            )
-            self._write_fts(rid, m.record, m.index)
-            self._write_links(rid, m)
+        evidence = [[rids[eid] for eid in m.record.episode_ids] for m in memories]
+        self._conn.executemany(
+            "INSERT INTO memories (id, tenant, user_id, agent_id, session_id, kind, text,"
+            " occurred_at, valid_from, valid_to, created_at, updated_at, expired_at, status,"
+            " version, superseded_by, metadata, attributes, embed_hash, change_seq,"
+            " norm_hash, time_start, time_end, primary_episode)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (*self._memory_values(m), min(ev) if ev else None)
+                for m, ev in zip(memories, evidence, strict=True)
+            ],
+        )
+        memory_rids = self._memory_rids([m.record.id for m in memories])
+        rows = [memory_rids[m.record.id] for m in memories]
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO memory_evidence (memory_rid, episode_rid) VALUES (?, ?)",
+            [(rid, e) for rid, ev in zip(rows, evidence, strict=True) for e in ev],
+        )
+        self._conn.executemany(
+            "INSERT INTO memory_fts (rowid, scope, body, turn, ctx, keys) VALUES (?,?,?,?,?,?)",
+            [
+                self._fts_values(rid, m.record, m.index)
+                for rid, m in zip(rows, memories, strict=True)
+            ],
+        )
+        self._insert_claims([(rid, m) for rid, m in zip(rows, memories, strict=True) if m.claims])
+        self._link_entities([(rid, m) for rid, m in zip(rows, memories, strict=True)])
+
+    def _memory_rids(self, ids: Sequence[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for chunk in _chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            for rid, mid in self._conn.execute(
+                f"SELECT rid, id FROM memories WHERE id IN ({marks})", tuple(chunk)
+            ):
+                out[mid] = rid
+        return out
 
     def replace_memory(self, access: Access, memory: MemoryWrite) -> None:
         r = memory.record
@@ -445,9 +491,9 @@ class _Transaction:
         )
 
     def claims_for_slots(
-        self, access: Access, user_id: str, slots: Sequence[str]
+        self, access: Access, user_id: str, wanted: Sequence[tuple[str, bool]]
     ) -> list[tuple[MemoryRecord, ClaimRow]]:
-        return self._store._claims_for_slots(self._conn, access, user_id, slots)
+        return self._store._claims_for_slots(self._conn, access, user_id, wanted)
 
     def insert_entities(self, access: Access, entities: Sequence[Entity]) -> None:
         for e in entities:
@@ -1564,18 +1610,24 @@ class SQLiteStore:
         return out
 
     def _claims_for_slots(
-        self, conn: sqlite3.Connection, access: Access, user_id: str, slots: Sequence[str]
+        self,
+        conn: sqlite3.Connection,
+        access: Access,
+        user_id: str,
+        wanted: Sequence[tuple[str, bool]],
     ) -> list[tuple[MemoryRecord, ClaimRow]]:
         access.require(user_id)
         out: list[tuple[MemoryRecord, ClaimRow]] = []
-        for chunk in _chunks(list(dict.fromkeys(slots))):
-            marks = ",".join("?" * len(chunk))
+        pairs = list(dict.fromkeys((slot, int(positive)) for slot, positive in wanted))
+        for chunk in _chunks(pairs):
+            slots = list(dict.fromkeys(slot for slot, _ in chunk))
             rows = conn.execute(
                 f"SELECT {_MEMORY_COLUMNS_M}, c.slot, c.value, c.value_key, c.single, c.positive"
                 " FROM claims c JOIN memories m ON m.rid = c.memory_rid WHERE c.tenant = ?"
-                f" AND c.user_id = ? AND c.slot IN ({marks}) AND m.status = 'active'"
-                " ORDER BY m.valid_from, m.rid",
-                (access.tenant, user_id, *chunk),
+                f" AND c.user_id = ? AND c.slot IN ({','.join('?' * len(slots))})"
+                f" AND (c.slot, c.positive) IN (VALUES {','.join(['(?,?)'] * len(chunk))})"
+                " AND m.status = 'active' ORDER BY m.valid_from, m.rid",
+                (access.tenant, user_id, *slots, *(v for pair in chunk for v in pair)),
             ).fetchall()
             evidence = self._evidence_ids(conn, [r[0] for r in rows])
             for r in rows:
@@ -1584,11 +1636,11 @@ class SQLiteStore:
         return out
 
     def claims_for_slots(
-        self, access: Access, user_id: str, slots: Sequence[str]
+        self, access: Access, user_id: str, wanted: Sequence[tuple[str, bool]]
     ) -> list[tuple[MemoryRecord, ClaimRow]]:
-        """Active memories claiming these slots (outside a transaction)."""
+        """Active memories claiming these slots with this polarity (outside a transaction)."""
         with self._read() as conn:
-            return self._claims_for_slots(conn, access, user_id, slots)
+            return self._claims_for_slots(conn, access, user_id, wanted)
 
     def _load_partition(
         self, tenant: str, user_id: str, since: int
