@@ -334,3 +334,19 @@ def test_context_puts_profile_memories_and_recent_turns_in_one_block(mem: Memory
     assert any("(yesterday = 1 March 2024)" in line for line in lines)
     assert lines[-2:] == ["Recent conversation:", "- Ana: Any tips for glazing bowls?"]
     assert ctx.tokens <= 300
+
+
+def test_record_ids_are_uuid7_ordered_by_creation(mem: Memory) -> None:
+    import time
+    import uuid
+
+    first = mem.add("I adopted a beagle puppy last week", user_id="u1")
+    time.sleep(0.002)  # a later millisecond: UUIDv7 orders by creation time to the ms
+    second = mem.add("His name is Biscuit", user_id="u1")
+    ids = [r.id for r in (*first.episodes, *first.memories, *second.episodes, *second.memories)]
+    assert all(uuid.UUID(i).version == 7 for i in ids)
+    older = [r.id for r in (*first.episodes, *first.memories)]
+    newer = [r.id for r in (*second.episodes, *second.memories)]
+    assert max(older) < min(newer)
+    [event] = [e for e in mem.history(second.memories[0].id) if e.event == "ADD"]
+    assert uuid.UUID(event.id).version == 7

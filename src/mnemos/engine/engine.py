@@ -11,11 +11,11 @@ import itertools
 import os
 import threading
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from mnemos._ids import new_id
 from mnemos._time import now, parse_when
 from mnemos._version import __version__
 from mnemos.embedders.base import Embedder
@@ -64,11 +64,6 @@ from mnemos.storage.base import (
 __all__ = ["Engine", "new_id", "snapshot"]
 
 MAX_QUERY_CHARS = 10_000
-
-
-def new_id() -> str:
-    """A fresh random record id (UUID4, as Mem0 uses)."""
-    return str(uuid.uuid4())
 
 
 def snapshot(record: MemoryRecord) -> dict[str, Any]:

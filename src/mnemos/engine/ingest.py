@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from rapidfuzz import fuzz
 
+from mnemos._ids import new_id
 from mnemos._time import now
 from mnemos.engine.derive import Candidate
 from mnemos.engine.text import analyze
@@ -130,7 +131,7 @@ class Reconciler:
         after: MemoryRecord | None,
         reason: str | None = None,
     ) -> None:
-        from mnemos.engine.engine import new_id, snapshot
+        from mnemos.engine.engine import snapshot
 
         self.out.history.append(
             HistoryEvent(
@@ -277,8 +278,6 @@ class Reconciler:
         for target in self.tx.recent_memories(self.access, self.user_id, speaker=speaker, limit=30):
             if target.id in self._superseded or not wrong.search(target.text):
                 continue
-            from mnemos.engine.engine import new_id
-
             fixed = target.model_copy(
                 update={
                     "id": new_id(),

@@ -15,7 +15,6 @@ import json
 import os
 import sqlite3
 import threading
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from mnemos._ids import new_id
 from mnemos._time import from_db, now, to_db
 from mnemos.errors import (
     ClosedError,
@@ -465,7 +465,7 @@ class _Transaction:
             " updated_at = excluded.updated_at",
             [
                 (
-                    str(uuid.uuid4()),
+                    new_id(),
                     access.tenant,
                     user_id,
                     e.key,
