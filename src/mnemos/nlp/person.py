@@ -124,15 +124,19 @@ def rewrite_person(sentence: str, speaker: str | None, addressee: str | None = N
     if not speaker:
         return sentence
     text = sentence.replace("\u2019", "'")
-    for pattern, template in _CONTRACTIONS:
-        text = pattern.sub(template.format(s=speaker), text)
-    if addressee and not _FILLER_YOU.search(text):
+    # Every contraction rule needs an apostrophe, "I am" or "Im"; every "you" rule "ou".
+    if "'" in text or "I am" in text or "Im" in text:
+        for pattern, template in _CONTRACTIONS:
+            text = pattern.sub(template.format(s=speaker), text)
+    if addressee and "ou" in text and not _FILLER_YOU.search(text):
         for pattern, template in _YOU_CONTRACTIONS:
             text = pattern.sub(template.format(a=addressee), text)
     tokens = _TOKEN.findall(text)
+    prev = ""  # the last word or mark before this token, as rewritten so far
     for i, tok in enumerate(tokens):
+        if i and not tokens[i - 1].isspace():
+            prev = tokens[i - 1].lower()
         low = tok.lower()
-        prev = next((t.lower() for t in reversed(tokens[:i]) if not t.isspace()), "")
         if tok == "I":
             tokens[i] = speaker
             if prev not in ("and", "or", "nor") or _clause_before(tokens, i, speaker):
