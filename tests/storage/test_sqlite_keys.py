@@ -18,6 +18,7 @@ def test_a_store_from_before_api_keys_is_migrated(tmp_path: Path) -> None:
         conn.execute("DROP TABLE api_keys")
         conn.execute("DROP TABLE entity_aliases")
         conn.execute("DROP INDEX episodes_session")
+        conn.execute("DROP INDEX episodes_recent")
         conn.execute("DELETE FROM mnemos_migrations WHERE version > 2")
         conn.execute("UPDATE mnemos_meta SET value = '2' WHERE key = 'schema_version'")
     conn.close()
@@ -30,6 +31,6 @@ def test_a_store_from_before_api_keys_is_migrated(tmp_path: Path) -> None:
     names = [n for (n,) in conn.execute("SELECT name FROM mnemos_migrations ORDER BY version")]
     indexes = {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     conn.close()
-    assert "episodes_session" in indexes
+    assert {"episodes_session", "episodes_recent"} <= indexes
     assert "api keys" in names
     assert len(names) == len(MIGRATIONS)

@@ -241,6 +241,13 @@ DROP TABLE vectors;
 ALTER TABLE vectors_by_rowid RENAME TO vectors
 """
 
+# The last turns of a session (what a new message follows) without walking the user's
+# every turn: the scope index orders by time but not by session, so a session with no turn
+# yet read them all, and the session index puts the agent before the time.
+_RECENT_INDEX = """
+CREATE INDEX episodes_recent ON episodes (tenant, user_id, session_id, occurred_at, rid)
+"""
+
 
 MIGRATIONS: list[Migration] = [
     Migration(
@@ -264,6 +271,11 @@ MIGRATIONS: list[Migration] = [
         6,
         "vectors in a rowid table: each vector in its row instead of an overflow page",
         _script(_VECTORS_BY_ROWID),
+    ),
+    Migration(
+        7,
+        "recent turns of a session: an index by session and time",
+        _script(_RECENT_INDEX),
     ),
 ]
 LATEST_VERSION = MIGRATIONS[-1].version
