@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 
 from mnemos.errors import InvalidInputError
 
@@ -59,6 +60,14 @@ def to_db(dt: datetime | None) -> str | None:
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
+    return _utc_text(dt)
+
+
+@lru_cache(maxsize=4096)
+def _utc_text(dt: datetime) -> str:
+    # A write serialises the same few instants many times over (when each message was
+    # said, when the call was made), so they are remembered. Equal instants in other
+    # zones hash alike and give the same text.
     return dt.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 

@@ -313,7 +313,6 @@ class Reconciler:
         rows = claim_rows(record)
         if not rows:
             return
-        self._flush()
         # Only claims a new one can end are read: for a single-valued attribute, the
         # positive ones (a new value replaces them, a negation ends the same value); for a
         # many-valued one, those of the other polarity ("no longer plays the violin" ends
@@ -321,6 +320,16 @@ class Reconciler:
         # not make every new preference read them all.
         wanted = [(r.slot, True if r.single else not r.positive) for r in rows]
         existing = self.tx.claims_for_slots(self.access, self.user_id, wanted)
+        # Memories of this call not yet written count too, after the stored ones and in
+        # the store's order (validity start, then order of writing).
+        asked = set(wanted)
+        existing += [
+            (w.record, c)
+            for w in self._pending
+            for c in w.claims
+            if (c.slot, c.positive) in asked and w.record.status == "active"
+        ]
+        existing.sort(key=lambda pair: (pair[0].valid_from is not None, pair[0].valid_from or 0))
         for row in rows:
             attribute = row.slot.split("|", 1)[1]
             for old, old_row in existing:

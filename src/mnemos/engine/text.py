@@ -69,6 +69,13 @@ def analyze(text: str) -> list[str]:
     Possessives are reduced first ("Caroline's" -> "caroline"), so a name matches in every
     grammatical position.
     """
+    return list(_analyze(text))
+
+
+@lru_cache(maxsize=8192)
+def _analyze(text: str) -> tuple[str, ...]:
+    # Remembered: a turn is analysed as its note's body, then as the context of the note
+    # after it; a statement's words are its message's.
     terms: list[str] = []
     for token in tokenize(text):
         if token.endswith("'s"):
@@ -76,7 +83,7 @@ def analyze(text: str) -> list[str]:
         if token in STOP_WORDS or not token:
             continue
         terms.append(_stem(token.replace("'", "")))
-    return terms
+    return tuple(terms)
 
 
 def count_tokens(text: str) -> int:
