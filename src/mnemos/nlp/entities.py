@@ -149,7 +149,8 @@ def _alias_of(word: str, people: set[str]) -> str | None:
     low = word.lower()
     if len(low) < 3:
         return None
-    matches = {p for p in people if p != low and p.split()[0].startswith(low)}
+    # A one-word prefix of a name is a prefix of its first word.
+    matches = {p for p in people if p != low and p.startswith(low) and not p[:1].isspace()}
     return matches.pop() if len(matches) == 1 else None
 
 
@@ -234,19 +235,20 @@ def _concepts(sentence: str, names: set[str]) -> list[Mention]:
                 out.append(Mention(text, key, "concept"))
         run.clear()
 
-    for m in _WORD.finditer(sentence):
-        word = m.group(0)
+    for word in _WORD.findall(sentence):
         low = word.lower()
+        if word[:1].isupper() or low in _NOT_NAMES or low in _STOP:
+            if run:
+                flush()
+            continue
         lemmas = _lemmas(low)
         if (
-            word[:1].isupper()
-            or low in _NOT_NAMES
-            or low in _STOP
-            or not lemmas
-            or not ({"NOUN", "ADJ"} & lemmas.keys())
-            or ("VERB" in lemmas and low.endswith(("ed",)) and "NOUN" not in lemmas)
+            not lemmas
+            or not ("NOUN" in lemmas or "ADJ" in lemmas)
+            or ("VERB" in lemmas and low.endswith("ed") and "NOUN" not in lemmas)
         ):
-            flush()
+            if run:
+                flush()
             continue
         if "NOUN" not in lemmas and "ADJ" in lemmas and run and "NOUN" in _lemmas(run[-1].lower()):
             flush()
