@@ -174,3 +174,35 @@ def test_hits_are_notes_with_matches_and_context(mem: Memory) -> None:
 )
 def test_kinds(mem: Memory, text: str, kind: str) -> None:
     assert [m.kind for m in statements(say(mem, text, T1))] == [kind]
+
+
+@pytest.mark.parametrize(
+    ("said", "attribute", "value", "positive"),
+    [
+        ("hey, it's me again. moved into a new place in Brooklyn last month", "residence",
+         "Brooklyn", True),
+        ("We live in Osaka, near the castle.", "residence", "Osaka", True),
+        ("I live in Berlin and work at Siemens as an engineer.", "employer", "Siemens", True),
+        ("I live in Berlin and work at Siemens as an engineer.", "occupation", "engineer", True),
+        ("I left Stripe in August and joined a startup called Loop.", "employer", "Loop", True),
+        ("Also no longer vegan, I eat fish again.", "diet", "vegan", False),
+        ("I'm not vegetarian anymore.", "diet", "vegetarian", False),
+        ("Gave up on Spanish, switched to Italian.", "activity", "Spanish", False),
+        ("Gave up on Spanish, switched to Italian.", "activity", "Italian", True),
+    ],
+)  # fmt: skip
+def test_chat_phrasings_make_claims(said: str, attribute: str, value: str, positive: bool) -> None:
+    """Dropped subjects, "we", second clauses and switches still say who has what."""
+    from mnemos.nlp.facts import analyse_sentence
+
+    _, claims, _ = analyse_sentence(said)
+    assert (attribute, value, positive) in {(c.attribute, c.value, c.positive) for c in claims}
+
+
+def test_a_diet_given_up_is_no_longer_current(mem: Memory) -> None:
+    mem.add("I'm vegan these days.", user_id="jo", at="2023-02-02T10:00:00Z")
+    mem.add("Also no longer vegan, I eat fish again.", user_id="jo", at="2023-09-15T10:00:00Z")
+    current = [h.text for h in mem.search("Is Jo vegan?", user_id="jo").hits]
+    assert not any("vegan these days" in t for t in current)
+    past = mem.search("Is Jo vegan?", user_id="jo", at="2023-05-01T00:00:00Z").hits
+    assert any("vegan these days" in h.text for h in past)

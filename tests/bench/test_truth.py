@@ -31,7 +31,7 @@ def test_value_matching(a: str, b: str, same: bool) -> None:
 def test_the_dev_split_stays_true() -> None:
     report = run_truth(split="dev", embedder="hash")
     metrics = report.metrics()
-    assert report.conversations == 9
+    assert report.conversations == 13
     assert metrics["update_accuracy"] >= 0.95, report.errors
     assert metrics["stale_returned_as_current"] == 0, report.errors
     assert metrics["extraction_precision"] >= 0.95, report.errors
@@ -47,7 +47,7 @@ def test_the_truth_command_prints_both_splits(capsys: pytest.CaptureFixture[str]
     assert main(["bench", "truth", "--embedder", "hash", "--json", str(out_file)]) == 0
     out = capsys.readouterr().out
     assert "update_accuracy" in out
-    assert "dev (9 conversations)" in out
+    assert "dev (13 conversations)" in out
     assert "test (4 conversations)" in out
     import json
 

@@ -139,7 +139,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str, bool, int, bool]] = [
     ),
     (
         re.compile(
-            rf"\bI(?:'m| am)? (?:now |currently |still )?(?:live|living|reside|residing|based) in {_NAME}"
+            rf"\b(?:I|[Ww]e)(?:'m| am|'re| are)? (?:now |currently |still |all )?(?:live|living|reside|residing|based) in {_NAME}"
         ),
         "residence",
         True,
@@ -148,7 +148,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str, bool, int, bool]] = [
     ),
     (
         re.compile(
-            rf"\bI(?:'ve| have)? (?:just |finally |recently )?(?:moved|relocated|moving|settled) (?:back )?(?:to|into|in) (?:a (?:new )?\w+ in )?{_NAME}"
+            rf"\b(?:I|[Ww]e)(?:'ve| have)? (?:just |finally |recently )?(?:moved|relocated|moving|settled) (?:back )?(?:to|into|in) (?:a (?:new )?\w+ in )?{_NAME}"
         ),
         "residence",
         True,
@@ -449,6 +449,66 @@ _PATTERNS: list[tuple[re.Pattern[str], str, bool, int, bool]] = [
         1,
         False,
     ),
+    # A second clause that keeps the subject: "I live in Berlin and work at Siemens as an
+    # engineer".
+    (
+        re.compile(
+            rf"\bI\b[^.!?]*? and (?:now |currently |still )?work(?:ing)? (?:at|for) {_NAME}"
+        ),
+        "employer",
+        True,
+        1,
+        True,
+    ),
+    (
+        re.compile(
+            rf"\bI\b[^.!?]*?\bwork(?:ing)? (?:at|for) [^.!?,;]+? as (?:a|an) ((?:\w+ )?(?:{_JOBS}))\b",
+            re.IGNORECASE,
+        ),
+        "occupation",
+        True,
+        1,
+        True,
+    ),
+    # "joined a startup called Loop".
+    (
+        re.compile(
+            r"\b(?:I|and) (?:just |recently )?(?:joined|started at|moved to) (?:a|an) (?:\w+ )?"
+            r"(?:startup|start-up|company|firm|agency|studio|lab|nonprofit|bank|school|hospital)"
+            rf" (?:called|named) {_NAME}"
+        ),
+        "employer",
+        True,
+        1,
+        True,
+    ),
+    # Diets given up: "I'm no longer vegan", "I'm not vegetarian anymore", "stopped being
+    # vegan"; with the subject dropped ("No longer vegan") the sentence reads as the
+    # speaker's.
+    (
+        re.compile(
+            rf"\bI(?:'m| am) (?:no longer|not) (?:a |an )?({_DIETS})\b|"
+            rf"\bI (?:stopped|quit) being (?:a |an )?({_DIETS})\b",
+            re.IGNORECASE,
+        ),
+        "diet:negated",
+        True,
+        1,
+        False,
+    ),
+    # Things given up and taken up instead: "gave up on Spanish, switched to Italian".
+    (
+        re.compile(
+            r"\bI (?:gave up|quit|stopped|dropped) (?:on )?(?:learning |studying |playing |the )?"
+            r"(?!(?:him|her|them|it|me|us|you|that|this|my|on|being)\b)([A-Za-z]+)\b,? (?:and )?"
+            r"(?:I )?(?:switched|moved on|changed) to (?:learning |studying |playing |the )?([A-Za-z]+)",
+            re.IGNORECASE,
+        ),
+        "activity:switched",
+        False,
+        1,
+        False,
+    ),
 ]
 _CORRECTIONS = [
     re.compile(
@@ -477,19 +537,25 @@ _PAST = re.compile(
 
 
 _SUBJECTLESS = re.compile(
-    r"^(?:just |finally |recently |also |still )?(?:settled|moved|relocated|turned|started|joined|"
-    r"quit|left|got|bought|sold|adopted|began|finished|switched)\b",
+    r"(?:^|(?<=[.!?] ))(?P<adverb>(?:just|finally|recently|also|still) )?(?P<verb>settled|moved|"
+    r"relocated|turned|started|joined|quit|left|got|bought|sold|adopted|began|finished|switched|"
+    r"gave up|no longer)\b",
     re.IGNORECASE,
 )
 
 
+def _subject(m: re.Match[str]) -> str:
+    adverb, verb = (m.group("adverb") or "").lower(), m.group("verb").lower()
+    if verb == "no longer":  # "No longer vegan": a state, not an act
+        return f"{adverb}I'm no longer"
+    return f"I {adverb}{verb}"
+
+
 def _with_implied_subject(sentence: str) -> str:
-    """Chat drops the subject ("Turned 30 last week", "Settled in Vancouver now"); a
-    sentence that opens with such a verb is read as the speaker's."""
-    stripped = sentence.lstrip()
-    if _SUBJECTLESS.match(stripped):
-        return f"I {stripped[0].lower()}{stripped[1:]}"
-    return sentence
+    """Chat drops the subject ("Turned 30 last week", "Settled in Vancouver now", "moved
+    into a new place", "No longer vegan"); a sentence, or a lower-case one run on after a
+    full stop, that opens with such a verb is read as the speaker's."""
+    return _SUBJECTLESS.sub(_subject, sentence.lstrip())
 
 
 _I_WORD = re.compile(r"\bI\b")
@@ -559,6 +625,16 @@ def analyse_sentence(sentence: str) -> tuple[MemoryKind, list[Claim], Correction
                 attr, values = "occupation", [f"{m.group(1).lower()} teacher"]
             elif attribute == "relationship status:dating":
                 attr, values = "relationship status", ["dating someone"]
+            elif attribute == "diet:negated":
+                attr, values = "diet", [_clean(m.group(1) or m.group(2))]
+            elif attribute == "activity:switched":
+                # The one given up ends; the one taken up is claimed (the negation in the
+                # sentence is about the first).
+                for value, polarity in ((m.group(1), False), (m.group(2), True)):
+                    if ("activity", value.lower()) not in seen:
+                        seen.add(("activity", value.lower()))
+                        claims.append(Claim("activity", value, False, polarity))
+                continue
             elif not single:
                 attr, values = attribute, _split_values(m.group(group))
             else:
