@@ -89,7 +89,7 @@ def test_aliases_and_sentence_starts() -> None:
         (
             "I work at Quinta Labs as a data analyst.",
             "profile",
-            [("employer", "Quinta Labs", True, True)],
+            [("employer", "Quinta Labs", True, True), ("occupation", "data analyst", True, True)],
         ),
         ("I quit my job at Quinta Labs.", "profile", [("employer", "Quinta Labs", True, False)]),
         ("I'm vegetarian, so no meat.", "profile", [("diet", "vegetarian", True, True)]),
