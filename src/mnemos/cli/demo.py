@@ -72,7 +72,7 @@ def demo(app: AppContext, path: str, limit: int, questions: tuple[str, ...]) -> 
                     else:
                         lines.append(
                             f"     [dim]said by {ev.name or ev.role} in session {ev.session_id}, "
-                            f"{ev.occurred_at:%d %b %Y %H:%M} (episode {ev.episode_id[:8]})[/dim]"
+                            f"{ev.occurred_at:%d %b %Y %H:%M} (episode …{ev.episode_id[-8:]})[/dim]"
                         )
             console.print(
                 Panel(
