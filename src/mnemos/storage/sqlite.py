@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -127,14 +127,15 @@ class _Transaction:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _episode_rids(self, ids: Sequence[str]) -> dict[str, int]:
+    def _rids(self, table: Literal["episodes", "memories"], ids: Sequence[str]) -> dict[str, int]:
+        """Row ids of records by id."""
         out: dict[str, int] = {}
         for chunk in _chunks(list(ids)):
             marks = ",".join("?" * len(chunk))
-            for rid, eid in self._conn.execute(
-                f"SELECT rid, id FROM episodes WHERE id IN ({marks})", tuple(chunk)
+            for rid, record_id in self._conn.execute(
+                f"SELECT rid, id FROM {table} WHERE id IN ({marks})", tuple(chunk)
             ):
-                out[eid] = rid
+                out[record_id] = rid
         return out
 
     @staticmethod
@@ -153,10 +154,6 @@ class _Transaction:
             "INSERT INTO memory_fts (rowid, scope, body, turn, ctx, keys) VALUES (?,?,?,?,?,?)",
             self._fts_values(rid, record, index),
         )
-
-    def _write_links(self, rid: int, m: MemoryWrite) -> None:
-        self._insert_claims([(rid, m)])
-        self._link_entities([(rid, m)])
 
     def _link_entities(self, memories: Sequence[tuple[int, MemoryWrite]]) -> None:
         """Link memories to the entities they name, in their own scope (entities must exist:
@@ -264,7 +261,7 @@ class _Transaction:
         if not memories:
             return
         needed = {eid for m in memories for eid in m.record.episode_ids}
-        rids = self._episode_rids(sorted(needed))
+        rids = self._rids("episodes", sorted(needed))
         missing = needed - rids.keys()
         if missing:
             raise InvalidInputError(
@@ -283,7 +280,7 @@ class _Transaction:
                 for m, ev in zip(memories, evidence, strict=True)
             ],
         )
-        memory_rids = self._memory_rids([m.record.id for m in memories])
+        memory_rids = self._rids("memories", [m.record.id for m in memories])
         rows = [memory_rids[m.record.id] for m in memories]
         self._conn.executemany(
             "INSERT OR IGNORE INTO memory_evidence (memory_rid, episode_rid) VALUES (?, ?)",
@@ -299,16 +296,6 @@ class _Transaction:
         self._insert_claims([(rid, m) for rid, m in zip(rows, memories, strict=True) if m.claims])
         self._link_entities([(rid, m) for rid, m in zip(rows, memories, strict=True)])
 
-    def _memory_rids(self, ids: Sequence[str]) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for chunk in _chunks(list(ids)):
-            marks = ",".join("?" * len(chunk))
-            for rid, mid in self._conn.execute(
-                f"SELECT rid, id FROM memories WHERE id IN ({marks})", tuple(chunk)
-            ):
-                out[mid] = rid
-        return out
-
     def replace_memory(self, access: Access, memory: MemoryWrite) -> None:
         r = memory.record
         access.require(r.user_id)
@@ -318,7 +305,7 @@ class _Transaction:
         if row is None:
             raise StoreError(f"memory {r.id} vanished during the transaction")
         rid = int(row[0])
-        wanted = self._episode_rids(r.episode_ids)
+        wanted = self._rids("episodes", r.episode_ids)
         evidence = [wanted[eid] for eid in r.episode_ids if eid in wanted]
         self._conn.execute(
             "UPDATE memories SET id=?, tenant=?, user_id=?, agent_id=?, session_id=?, kind=?,"
@@ -337,7 +324,8 @@ class _Transaction:
         )
         self._conn.execute("DELETE FROM claims WHERE memory_rid = ?", (rid,))
         self._conn.execute("DELETE FROM memory_entities WHERE memory_rid = ?", (rid,))
-        self._write_links(rid, memory)
+        self._insert_claims([(rid, memory)])
+        self._link_entities([(rid, memory)])
 
     def add_history(self, events: Sequence[HistoryEvent]) -> None:
         if not events:
@@ -406,7 +394,7 @@ class _Transaction:
     def memories_of_episodes(
         self, access: Access, episode_ids: Sequence[str]
     ) -> list[MemoryRecord]:
-        rids = self._episode_rids(episode_ids)
+        rids = self._rids("episodes", episode_ids)
         if not rids:
             return []
         where, params = _scope_sql(access, ScopeFilter(), by_id=True)
@@ -439,7 +427,7 @@ class _Transaction:
         if row is None:
             raise StoreError(f"memory {memory_id} vanished during the transaction")
         access.require(row[1])
-        rids = self._episode_rids(episode_ids)
+        rids = self._rids("episodes", episode_ids)
         self._conn.executemany(
             "INSERT OR IGNORE INTO memory_evidence (memory_rid, episode_rid) VALUES (?, ?)",
             [(row[0], rids[e]) for e in episode_ids if e in rids],
