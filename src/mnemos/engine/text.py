@@ -69,13 +69,22 @@ def analyze(text: str) -> list[str]:
     Possessives are reduced first ("Caroline's" -> "caroline"), so a name matches in every
     grammatical position.
     """
+    if len(text) <= _REMEMBERED_CHARS:
+        return list(_remembered(text))
     return list(_analyze(text))
 
 
+# Chat-sized texts are remembered: a turn is analysed as its note's body, then as the
+# context of the note after it. Documents are not, so the cache stays a few megabytes.
+_REMEMBERED_CHARS = 2000
+
+
 @lru_cache(maxsize=8192)
+def _remembered(text: str) -> tuple[str, ...]:
+    return _analyze(text)
+
+
 def _analyze(text: str) -> tuple[str, ...]:
-    # Remembered: a turn is analysed as its note's body, then as the context of the note
-    # after it; a statement's words are its message's.
     terms: list[str] = []
     for token in tokenize(text):
         if token.endswith("'s"):
