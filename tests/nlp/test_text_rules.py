@@ -127,3 +127,38 @@ def test_corrections() -> None:
     assert (fix.wrong, fix.right) == ("Monday", "Tuesday")  # type: ignore[union-attr]
     _, _, fix = analyse_sentence("Sorry, I meant Rui, not Rio.")
     assert (fix.wrong, fix.right) == ("Rio", "Rui")  # type: ignore[union-attr]
+
+
+def test_sentence_rules_are_only_skipped_when_they_cannot_match() -> None:
+    """Each rule is tried only on sentences holding the words it needs; on every sentence
+    of the truth corpus (and a few more for rules it never uses) a rule that matches must
+    have passed its gate, and every gated rule is exercised."""
+    import json
+    from importlib import resources
+
+    from mnemos.nlp import facts
+    from mnemos.nlp.sentences import split_sentences
+
+    corpus = json.loads(resources.files("mnemos").joinpath("data/truth_corpus.json").read_text())
+    texts = [m["content"] for c in corpus["conversations"] for s in c["sessions"]
+             for m in s["messages"]]  # fmt: skip
+    texts += [
+        "I got the Quinta Labs offer!", "So my new job is at Acme Corp.", "Hi, my name is Ana Silva.",
+        "i'm really into pottery.", "I plan to learn to sail.", "I won't go to the party.",
+        "I'm not into jazz anymore.", "Golf isn't my thing.", "Our Japan trip is off.",
+    ]  # fmt: skip
+    sentences = [t[a:b] for t in texts for a, b in split_sentences(t)]
+    exercised = set()
+    for sentence in sentences:
+        text = facts._with_implied_subject(sentence)
+        has_i = bool(facts._I_WORD.search(text))
+        has_i_any = has_i or bool(facts._I_WORD_ANY_CASE.search(text))
+        for index, ((pattern, *_), gate) in enumerate(
+            zip(facts._PATTERNS, facts._GATES, strict=True)
+        ):
+            if pattern.search(text):
+                assert facts._may_match(gate, text.lower(), has_i, has_i_any), (sentence, gate)
+                if gate:
+                    exercised.add(index)
+    gated = {i for i, gate in enumerate(facts._GATES) if gate}
+    assert gated - exercised == set()

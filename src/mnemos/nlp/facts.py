@@ -588,7 +588,7 @@ def _gate(pattern: re.Pattern[str]) -> tuple[str, ...]:
 _GATES = [_gate(p) for p, *_ in _PATTERNS]
 
 
-def _may_match(gate: tuple[str, ...], text: str, low: str, has_i: bool, has_i_any: bool) -> bool:
+def _may_match(gate: tuple[str, ...], low: str, has_i: bool, has_i_any: bool) -> bool:
     if not gate:
         return True
     if gate == ("I",):
@@ -612,7 +612,7 @@ def analyse_sentence(sentence: str) -> tuple[MemoryKind, list[Claim], Correction
     has_i = bool(_I_WORD.search(text))
     has_i_any = has_i or bool(_I_WORD_ANY_CASE.search(text))
     for (pattern, attribute, single, group, positive), gate in zip(_PATTERNS, _GATES, strict=True):
-        if not _may_match(gate, text, low, has_i, has_i_any):
+        if not _may_match(gate, low, has_i, has_i_any):
             continue
         for m in pattern.finditer(text):
             if attribute == "count":
