@@ -16,7 +16,6 @@ scored.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tempfile
@@ -32,6 +31,7 @@ from mnemos.bench import metrics as m
 from mnemos.bench.measure import CpuMeter, TimedEmbedder, machine
 from mnemos.embedders import embedder_from_settings
 from mnemos.errors import InvalidInputError
+from mnemos.io import read_json
 from mnemos.settings import Settings
 
 if TYPE_CHECKING:
@@ -157,10 +157,7 @@ def load_longmemeval(path: str | os.PathLike[str]) -> list[Instance]:
         InvalidInputError: the file is unreadable or not in LongMemEval's layout.
     """
     source = Path(path)
-    try:
-        data = json.loads(source.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInputError(f"cannot read LongMemEval file {source}: {exc}") from None
+    data = read_json(source, "LongMemEval file")
     if not isinstance(data, list):
         raise InvalidInputError(f"{source} is not a LongMemEval file (a list of instances)")
     return [_instance(raw, f"{source}[{i}]") for i, raw in enumerate(data)]

@@ -8,7 +8,6 @@ read here; neither is an image's search ``query``.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mnemos.errors import InvalidInputError
+from mnemos.io import read_json
 
 __all__ = ["QA", "Conversation", "Session", "Turn", "load_locomo", "parse_locomo_date"]
 
@@ -109,10 +109,7 @@ def load_locomo(path: str | os.PathLike[str]) -> list[Conversation]:
         InvalidInputError: the file is unreadable or not in LoCoMo's layout.
     """
     source = Path(path)
-    try:
-        data = json.loads(source.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInputError(f"cannot read LoCoMo file {source}: {exc}") from None
+    data = read_json(source, "LoCoMo file")
     if not isinstance(data, list) or not all(
         isinstance(s, dict) and "conversation" in s for s in data
     ):
