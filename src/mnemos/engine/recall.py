@@ -186,7 +186,8 @@ def run_channels(
 
 
 def _evidence(episode: Episode) -> Evidence:
-    return Evidence(
+    # The episode was validated on its way into the store.
+    return Evidence.model_construct(
         episode_id=episode.id,
         role=episode.role,
         name=episode.name,

@@ -101,6 +101,14 @@ def count_tokens(text: str) -> int:
     Counts each punctuation mark and each run of up to six letters or digits, which tracks
     BPE tokenisers on English chat (1.2 to 1.4 tokens a word) closely enough for budgets.
     """
+    if len(text) <= _REMEMBERED_CHARS:
+        return _counted(text)
+    return len(_TOKEN.findall(text))
+
+
+# A recalled turn is costed again on every search that returns it.
+@lru_cache(maxsize=8192)
+def _counted(text: str) -> int:
     return len(_TOKEN.findall(text))
 
 
