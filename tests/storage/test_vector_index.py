@@ -165,6 +165,75 @@ def test_neighbourhood_walks_entities_and_skips_hubs() -> None:
     assert len(whole.edge_memory) == sum(len(e) for e in links.values())
 
 
+def test_rank_breaks_ties_by_write_order_and_cuts_at_the_limit() -> None:
+    source, cache = Source(), VectorCache(DIM, block=2)
+    for rid in (7, 3, 5, 9):  # loaded out of rid order, as an old memory updated late is
+        source.write(rid, None)
+    args: dict[str, Any] = {"epoch": "e", "load": source.load, **FILTERS}
+    ranked = cache.rank("t", "u", rids=[9, 7, 5, 3], scores=[1.0, 2.0, 1.0, 1.0], limit=3, **args)
+    assert ranked == [("m7", 2.0), ("m3", 1.0), ("m5", 1.0)]
+    assert cache.rank("t", "u", rids=[9, 5], scores=[1.0, 1.0], limit=1, **args) == [("m5", 1.0)]
+    assert cache.rank("t", "u", rids=[], scores=[], limit=3, **args) == []
+    assert cache.rank("t", "u", rids=[42], scores=[1.0], limit=3, **args) == []
+
+
+def _reference_neighbourhood(
+    links: dict[int, tuple[str, ...]],
+    seeds: list[str],
+    hops: int,
+    max_degree: int,
+    max_memories: int,
+) -> set[int]:
+    """The walk as documented, written plainly: entities least mentioned first (the first
+    mentioned first among equals), no hub, no entity opened once the room is used up."""
+    mentions: dict[str, list[int]] = {}
+    for rid, entities in links.items():
+        for e in entities:
+            mentions.setdefault(e, []).append(rid)
+    first = {e: i for i, e in enumerate(mentions)}
+    reached: set[int] = set()
+    seen: set[str] = set()
+    frontier = [s for s in dict.fromkeys(seeds) if s in mentions]
+    for hop in range(hops):
+        frontier.sort(key=lambda e: (len(mentions[e]), first[e]))
+        seen.update(frontier)
+        room, opened = max_memories - len(reached), set()
+        for e in frontier:
+            if len(mentions[e]) > max_degree or room <= 0:
+                break
+            opened.update(mentions[e])
+            room -= len(mentions[e])
+        fresh = opened - reached
+        reached |= fresh
+        if not opened or not fresh or hop == hops - 1 or len(reached) >= max_memories:
+            break
+        frontier = list({e for rid in fresh for e in links[rid]} - seen)
+    return reached
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_neighbourhood_matches_the_walk_written_plainly(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    names = [f"e{i}" for i in range(25)]
+    weights = rng.dirichlet(np.ones(len(names)) * 0.5)  # a few hubs, many rare entities
+    links = {
+        rid: tuple(dict.fromkeys(rng.choice(names, size=int(rng.integers(1, 4)), p=weights)))
+        for rid in range(1, 80)
+    }
+    source, cache = Source(), VectorCache(DIM, block=8)
+    for rid, entities in links.items():
+        source.write(rid, None, entities=entities)
+    args: dict[str, Any] = {"epoch": "e", "load": source.load, **FILTERS}
+    seeds = [str(s) for s in rng.choice(names, size=2, replace=False)]
+    for hops, max_degree, max_memories in [(1, 80, 1000), (2, 12, 1000), (2, 80, 15), (3, 20, 40)]:
+        view = cache.graph(
+            "t", "u", seeds=seeds, hops=hops, max_degree=max_degree,
+            max_memories=max_memories, **args,
+        )  # fmt: skip
+        expected = _reference_neighbourhood(links, seeds, hops, max_degree, max_memories)
+        assert sorted(view.memory_ids.tolist()) == sorted(f"m{rid}" for rid in expected)
+
+
 def test_a_load_that_fails_midway_starts_over_next_time() -> None:
     source, cache = Source(), VectorCache(DIM, block=2)
     for rid in range(1, 6):

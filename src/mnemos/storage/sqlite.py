@@ -1269,12 +1269,15 @@ class SQLiteStore:
             common = present[len(exact) :]
             scored: list[tuple[int, float]] = []
             if exact:
-                # Unscoped on purpose: the postings are bounded already, and the partition
-                # keeps only the scope's memories, whereas the scope phrase would make FTS5
-                # read the scope's whole posting list for every query.
+                # The partition keeps only the scope's memories, so the scope phrase is
+                # there to spare FTS5 scoring other scopes' postings. It costs reading the
+                # scope's whole posting list, so it is left out for a scope larger than
+                # the postings it would filter.
+                size = cache.loaded_rows(access.tenant, user_id)
+                scoped = size is not None and size < postings
                 scored += conn.execute(
                     f"SELECT rowid, -{rank} FROM memory_fts WHERE memory_fts MATCH ?",
-                    [match(exact, scoped=False)],
+                    [match(exact, scoped=scoped)],
                 ).fetchall()
             if common:
                 scored += conn.execute(

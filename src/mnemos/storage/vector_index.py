@@ -337,14 +337,27 @@ class _Partition:
     ) -> list[tuple[str, float]]:
         """The ``limit`` best of scored memories (by rid) that pass the filters; a memory
         scored more than once gets the sum of its scores."""
-        total: dict[int, float] = {}
-        for rid, score in zip(rids, scores, strict=True):
-            at = self.pos.get(rid)
-            if at is not None and keep[at]:
-                total[at] = total.get(at, 0.0) + score
+        if not rids or limit <= 0:
+            return []
+        pos = self.pos
+        at = np.fromiter((pos.get(r, -1) for r in rids), dtype=np.int64, count=len(rids))
+        value = np.asarray(scores, dtype=np.float64)
+        known = at >= 0
+        known[known] = keep[at[known]]
+        at, value = at[known], value[known]
+        if len(at) == 0:
+            return []
+        # A memory scored twice (by two term groups) gets the sum.
+        unique, inverse = np.unique(at, return_inverse=True)
+        total = np.bincount(inverse, weights=value, minlength=len(unique))
+        if len(unique) > limit:
+            # Every memory tied with the limit-th score stays in for the tie break.
+            cut = np.partition(-total, limit - 1)[limit - 1]
+            chosen = np.flatnonzero(-total <= cut)
+            unique, total = unique[chosen], total[chosen]
         # Ties go to the earlier written memory, whatever order the partition loaded in.
-        best = sorted(total.items(), key=lambda kv: (-kv[1], self.rids[kv[0]]))[:limit]
-        return [(str(self.ids[at]), score) for at, score in best]
+        order = np.lexsort((self.rids[unique], -total))[:limit]
+        return [(str(self.ids[unique[i]]), float(total[i])) for i in order]
 
     def _entity(self, entity_id: str) -> int:
         index = self.entity_index.get(entity_id)
@@ -381,27 +394,37 @@ class _Partition:
         reached = np.zeros(self.size, dtype=bool)
         count = 0
         seen: set[int] = set()
-        frontier = [self.entity_index[s] for s in dict.fromkeys(seeds) if s in self.entity_index]
+        index = self.entity_index
+        frontier = sorted({index[s] for s in seeds if s in index})
+        postings = self.postings
         for hop in range(hops):
-            frontier.sort(key=lambda e: len(self.postings[e]))
-            seen.update(frontier)
-            opened: list[npt.NDArray[np.int32]] = []
-            room = max_memories - count
-            for e in frontier:
-                posting = self.postings[e]
-                if len(posting) > max_degree or room <= 0:
-                    break  # sorted by degree: every entity after this one is larger
-                opened.append(np.frombuffer(posting, dtype=np.int32))
-                room -= len(posting)
-            if not opened:
+            if not frontier:
                 break
-            found = np.unique(np.concatenate(opened)).astype(np.int64)
+            degree = np.fromiter(
+                map(len, map(postings.__getitem__, frontier)), dtype=np.int64, count=len(frontier)
+            )
+            by_degree = np.argsort(degree, kind="stable")
+            frontier = [frontier[i] for i in by_degree.tolist()]
+            degree = degree[by_degree]
+            seen.update(frontier)
+            # Open entities, least mentioned first, while each is no hub and there is room
+            # left before it; sorted by degree, every entity after the first refused is too.
+            room_before = (max_memories - count) - (np.cumsum(degree) - degree)
+            refused = np.flatnonzero((degree > max_degree) | (room_before <= 0))
+            stop = int(refused[0]) if len(refused) else len(frontier)
+            if stop == 0:
+                break
+            opened = array("i")
+            for e in frontier[:stop]:
+                opened += postings[e]
+            found = np.unique(np.frombuffer(opened, dtype=np.int32)).astype(np.int64)
             fresh = found[keep[found] & ~reached[found]]
             reached[fresh] = True
             count += len(fresh)
             if hop == hops - 1 or len(fresh) == 0 or count >= max_memories:
                 break
-            frontier = list(set(np.unique(self.linked(fresh)[1]).tolist()) - seen)
+            # Entities of equal degree open in the order they were first mentioned.
+            frontier = sorted(set(np.unique(self.linked(fresh)[1]).tolist()) - seen)
         return np.flatnonzero(reached)
 
 
@@ -456,6 +479,13 @@ class VectorCache:
         """Drop every partition (they reload on the next search)."""
         with self._lock:
             self._parts.clear()
+
+    def loaded_rows(self, tenant: str, user_id: str) -> int | None:
+        """How many memories the scope's partition held when it last synced, or None when
+        it is not loaded (a hint: it may be behind the store)."""
+        with self._lock:
+            part = self._parts.get((tenant, user_id))
+            return None if part is None or part.epoch is None else part.size
 
     def _partition(self, tenant: str, user_id: str) -> _Partition:
         with self._lock:
