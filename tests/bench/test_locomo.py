@@ -157,6 +157,7 @@ def test_end_to_end_on_the_small_fixture(small_report: dict[str, Any]) -> None:
             assert 0 <= block["NDCG@10"] <= 1
             assert block["tokens@10"] > 0
         assert system["latency_ms"]["n"] == 8  # every scored question, adversarial included
+        assert system["latency_10_ms"]["n"] == 8
         assert system["latency_ms"]["p50"] <= system["latency_ms"]["p95"]
         assert cats["adversarial"]["n"] == 1
     for name in ("bm25", "bm25+prev", "dense", "rrf"):
@@ -212,7 +213,12 @@ def test_deltas_compare_mnemos_with_the_best_baseline(small_report: dict[str, An
         for b in ("bm25", "bm25+prev", "dense", "rrf")
     )
     assert "turns/hit@10" not in deltas["overall"]
-    assert set(deltas["latency"]) == {"p50 ms", "p95 ms"}
+    # The small report scores 20 hits, so latency is also timed at the targets' 10.
+    assert set(deltas["latency"]) == {"p50 ms", "p95 ms", "p50@10 ms", "p95@10 ms"}
+    latency = deltas["latency"]["p50@10 ms"]
+    assert latency["best"] == min(
+        systems[b]["latency_10_ms"]["p50"] for b in ("bm25", "bm25+prev", "dense", "rrf")
+    )
 
 
 def test_table_shows_every_system_and_the_split(small_report: dict[str, Any]) -> None:
@@ -221,7 +227,8 @@ def test_table_shows_every_system_and_the_split(small_report: dict[str, Any]) ->
     text = console.export_text()
     assert "LoCoMo evidence recall, all split (conv-a, conv-b)" in text
     for name in ("mnemos", "bm25+prev", "dense", "rrf", "Δ vs best baseline", "multi-hop (n=2)",
-                 "adversarial (n=1)", "speaker share@10", "p95 ms"):  # fmt: skip
+                 "adversarial (n=1)", "speaker share@10", "p95 ms, 20 results",
+                 "p50 ms, 10 results"):  # fmt: skip
         assert name in text, name
 
 
@@ -239,6 +246,9 @@ def test_cli_writes_json_and_png(capsys: pytest.CaptureFixture[str], tmp_path: P
                          "delta_vs_best_baseline", "questions"}  # fmt: skip
     assert data["config"]["ks"] == [1, 3]
     assert data["config"]["search_limit"] == 10
+    # Hits asked for are the targets' 10 already: no second timed search.
+    assert "latency_10_ms" not in data["systems"]["mnemos"]
+    assert "ms@10" not in data["questions"][0]["systems"]["mnemos"]
     assert data["config"]["baselines"] == ["bm25", "bm25+prev"]
     assert set(data["systems"]["mnemos"]["categories"]["overall"]) >= {"R@1", "R@3", "R@20tok"}
     assert len(data["questions"]) == 3

@@ -83,7 +83,13 @@ def locomo_table(report: dict[str, Any]) -> Table:
             f"{counts['turns']:,} turns in {counts['conversations']} conversations. "
             f"R@{config['budget_tokens']}tok: evidence turns whose text ends within the first "
             f"{config['budget_tokens']:,} tokens of what is returned. "
-            "Δ: mnemos minus the best baseline (lowest for tokens and latency)."
+            "Δ: mnemos minus the best baseline (lowest for tokens and latency). "
+            + (
+                f"Latency: each question is searched for 10 results, then for the "
+                f"{config['search_limit']} that are scored."
+                if config["search_limit"] != 10
+                else ""
+            )
         ),
     )
     table.add_column("category", no_wrap=True)
@@ -102,11 +108,19 @@ def locomo_table(report: dict[str, Any]) -> Table:
             cells = [_fmt(metric, systems[s]["categories"][label].get(metric)) for s in names]
             table.add_row(head, metric, *cells, _delta(metric, deltas.get(label, {}).get(metric)))
         table.add_section()
-    for i, q in enumerate(("p50", "p95")):
-        head = "search latency" if i == 0 else ""
-        cells = [_fmt("ms", systems[s]["latency_ms"][q]) for s in names]
-        metric = f"{q} ms"
-        table.add_row(head, metric, *cells, _delta(metric, deltas.get("latency", {}).get(metric)))
+    limit = config["search_limit"]
+    rows = [("latency_10_ms", "@10", "10 results"), ("latency_ms", "", f"{limit} results")]
+    first = True
+    for key, suffix, label in rows:
+        if key not in systems[names[0]]:
+            continue
+        for q in ("p50", "p95"):
+            head = "search latency" if first else ""
+            first = False
+            cells = [_fmt("ms", systems[s][key][q]) for s in names]
+            name = f"{q}{suffix} ms"
+            delta = _delta(name, deltas.get("latency", {}).get(name))
+            table.add_row(head, f"{q} ms, {label}", *cells, delta)
     return table
 
 
