@@ -375,6 +375,9 @@ def test_entities_claims_and_links(store: Store) -> None:
     [ana] = store.find_entities(ACCESS, "u1", ["annie"])
     assert (ana.name, ana.kind, ana.aliases, ana.mentions) == ("Ana", "person", ["Annie"], 2)
     assert ana.attributes == {"residence": ["Porto"]}
+    [bare] = store.find_entities(ACCESS, "u1", ["ana"], with_attributes=False)
+    assert bare.attributes == {}
+    assert bare.model_copy(update={"attributes": ana.attributes}) == ana
     assert store.get_entity(ACCESS, ana.id) == ana
     assert store.get_entity(Access("t2"), ana.id) is None
     _page, total = store.list_entities(

@@ -54,7 +54,7 @@ def analyse_query(
     analysis = QueryAnalysis(terms=analyze(text), window=parse_query_window(text, ref))
     keys = [m.key for m in extract_mentions(text)]
     if keys:
-        found = store.find_entities(access, user_id, keys)
+        found = store.find_entities(access, user_id, keys, with_attributes=False)
         analysis.entity_ids = [e.id for e in found]
         analysis.entity_names = [e.name for e in found]
         analysis.people = [e.name for e in found if e.kind == "person"]

@@ -392,8 +392,16 @@ class Store(KeyStore, Protocol):
         """The last ``limit`` episodes of a scope, oldest first."""
         ...
 
-    def find_entities(self, access: Access, user_id: str, keys: Sequence[str]) -> list[Entity]:
-        """Entities of a user scope by key (or alias)."""
+    def find_entities(
+        self,
+        access: Access,
+        user_id: str,
+        keys: Sequence[str],
+        *,
+        with_attributes: bool = True,
+    ) -> list[Entity]:
+        """Entities of a user scope by key (or alias); without their current attribute
+        values (an empty ``attributes``) where the caller needs only who they are."""
         ...
 
     def list_entities(

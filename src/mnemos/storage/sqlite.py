@@ -765,12 +765,6 @@ class SQLiteStore:
             conn.execute("PRAGMA secure_delete = ON")
             conn.execute("PRAGMA temp_store = MEMORY")
             if readonly:
-                # How many memories hold each term, for bounding lexical search (a view of
-                # the full-text index, private to this connection: nothing is stored).
-                conn.execute(
-                    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.mnemos_terms"
-                    " USING fts5vocab(main, memory_fts, 'row')"
-                )
                 conn.execute("PRAGMA query_only = ON")
         except sqlite3.Error as exc:
             raise _translate(exc, str(self.path)) from None
@@ -1252,12 +1246,18 @@ class SQLiteStore:
             return []
         cache = self._cache()
         with self._read() as conn:
-            marks = ",".join("?" * len(unique))
-            df: dict[str, int] = dict(
-                conn.execute(
-                    f"SELECT term, doc FROM temp.mnemos_terms WHERE term IN ({marks})", unique
-                ).fetchall()
-            )
+            # How many memories hold each term, counted up to one past the exact budget:
+            # a term held by more can only be common, and counting stops there (the full
+            # count would read the term's whole posting list).
+            cap = self._lexical_exact + 1
+            df: dict[str, int] = {}
+            for term in unique:
+                (count,) = conn.execute(
+                    "SELECT count(*) FROM (SELECT 1 FROM memory_fts WHERE memory_fts MATCH ?"
+                    " LIMIT ?)",
+                    ['"' + term.replace('"', '""') + '"', cap],
+                ).fetchone()
+                df[term] = count
             present = sorted((t for t in unique if df.get(t)), key=lambda t: (df[t], t))
             exact: list[str] = []
             postings = 0
@@ -1506,8 +1506,17 @@ class SQLiteStore:
             attributes=attributes,
         )
 
-    def find_entities(self, access: Access, user_id: str, keys: Sequence[str]) -> list[Entity]:
-        """Entities of a user scope whose key, or an alias, is among ``keys``."""
+    def find_entities(
+        self,
+        access: Access,
+        user_id: str,
+        keys: Sequence[str],
+        *,
+        with_attributes: bool = True,
+    ) -> list[Entity]:
+        """Entities of a user scope whose key, or an alias, is among ``keys``; with their
+        current attribute values unless ``with_attributes`` is false (reading them costs
+        a claim per statement ever made about the entity)."""
         if not keys or not access.allows(user_id):
             return []
         wanted = list(dict.fromkeys(k.lower() for k in keys))
@@ -1523,7 +1532,9 @@ class SQLiteStore:
                     f" AND alias IN ({marks}))",
                     [access.tenant, user_id, *chunk, access.tenant, user_id, *chunk],
                 ).fetchall()
-                out.extend(self._entity_from_row(conn, r) for r in rows)
+                out.extend(
+                    self._entity_from_row(conn, r, with_attributes=with_attributes) for r in rows
+                )
         return out
 
     def list_entities(
