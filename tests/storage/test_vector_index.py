@@ -105,6 +105,56 @@ def test_many_queries_match_brute_force_within_a_bounded_work_space(
         assert [h[0] for h in hits] == [f"m{rid}" for rid in expected]
 
 
+def test_two_step_search_rescoring_every_candidate_is_exact() -> None:
+    rng = np.random.default_rng(7)
+    source = Source()
+    # Over ``exact_rows`` allowed memories the search goes by sign code first; with room
+    # for every memory among the candidates it must match brute force exactly.
+    cache = VectorCache(DIM, block=4, exact_rows=5, candidates=100)
+    vectors = {rid: unit(rng) for rid in range(1, 30)}
+    for rid, v in vectors.items():
+        source.write(rid, v, kind="fact" if rid % 4 else "note")
+    probe = unit(rng)
+    facts = {**FILTERS, "kinds": ("fact",)}
+    hits = cache.search("t", "u", epoch="e", load=source.load, vector=probe, limit=6, **facts)
+    allowed = [rid for rid in vectors if rid % 4]
+    expected = sorted(allowed, key=lambda rid: -float(vectors[rid] @ probe))[:6]
+    assert [h[0] for h in hits] == [f"m{rid}" for rid in expected]
+    assert hits[0][1] == pytest.approx(float(vectors[expected[0]] @ probe), abs=1e-5)
+
+
+def test_two_step_search_finds_near_vectors_and_follows_changes() -> None:
+    rng = np.random.default_rng(11)
+    dim = 64
+    source = Source()
+    cache = VectorCache(dim, block=64, exact_rows=10, candidates=20)
+    vectors = {}
+    for rid in range(1, 400):
+        v = rng.standard_normal(dim).astype(np.float32)
+        vectors[rid] = v / np.linalg.norm(v)
+        source.write(rid, vectors[rid])
+    args: dict[str, Any] = {"epoch": "e", "load": source.load, **FILTERS}
+    # A slightly perturbed copy of a stored vector finds it first, though only 40 of 399
+    # candidates (40 a hit) are rescored.
+    found = 0
+    for rid in range(1, 400, 20):
+        probe = vectors[rid] + 0.05 * rng.standard_normal(dim).astype(np.float32)
+        probe /= np.linalg.norm(probe)
+        found += cache.search("t", "u", vector=probe, limit=1, **args)[0][0] == f"m{rid}"
+        scores = [s for _, s in cache.search("t", "u", vector=probe, limit=3, **args)]
+        assert scores == sorted(scores, reverse=True)
+    assert found == 20
+    # A vector that changes is found by its new value, not its old one.
+    new = -vectors[5]
+    source.write(5, new)
+    assert cache.search("t", "u", vector=new, limit=1, **args)[0][0] == "m5"
+    old = cache.search("t", "u", vector=vectors[5], limit=5, **args)
+    assert "m5" not in [h[0] for h in old]
+    # A deleted memory is never a candidate.
+    source.write(9, vectors[9], status="deleted")
+    assert "m9" not in [h[0] for h in cache.search("t", "u", vector=vectors[9], limit=5, **args)]
+
+
 def test_rank_filters_by_scope_and_sums_repeated_scores() -> None:
     source, cache = Source(), VectorCache(DIM, block=2)
     source.write(1, None)

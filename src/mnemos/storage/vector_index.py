@@ -61,15 +61,33 @@ def _ts(value: datetime | None, default: float) -> float:
 _BLOCK = 65_536
 # Most similarity scores held at once while searching (32 MiB of float32).
 _SCORE_FLOATS = 8 * 1024 * 1024
+# A search over more allowed vectors than this goes in two steps: the candidates nearest
+# by the signs of their components (a bit a dimension, compared by Hamming distance, which
+# reads a thirty-second of the float32 matrix), then those candidates by exact cosine.
+_EXACT_ROWS = 200_000
+# Candidates rescored exactly in a two-step search: this many, or 40 per hit asked for.
+_CANDIDATES = 4_000
 
 
 class _Partition:
     def __init__(
-        self, dimension: int, block: int = _BLOCK, score_floats: int = _SCORE_FLOATS
+        self,
+        dimension: int,
+        block: int = _BLOCK,
+        score_floats: int = _SCORE_FLOATS,
+        exact_rows: int = _EXACT_ROWS,
+        candidates: int = _CANDIDATES,
     ) -> None:
         self.dimension = dimension
         self.block = block
         self.score_floats = score_floats
+        self.exact_rows = exact_rows
+        self.candidates = candidates
+        # Sign codes, a column per position (word-major, so a scan reads each word of
+        # every code contiguously); computed when a two-step search first needs them.
+        self.words = -(-dimension // 64)
+        self._coded = 0  # positions below this have their code
+        self._recode: set[int] = set()  # ... except these, whose vector changed since
         self.lock = threading.Lock()
         self.seq = -1
         self.epoch: str | None = None
@@ -103,6 +121,9 @@ class _Partition:
         self.occurred = np.zeros(capacity, dtype=np.float64)
         self.agent = np.empty(capacity, dtype=object)
         self.session = np.empty(capacity, dtype=object)
+        self.codes = np.zeros((self.words, 0), dtype=np.uint64)
+        self._coded = 0
+        self._recode = set()
 
     def reset(self) -> None:
         self.seq = -1
@@ -152,6 +173,63 @@ class _Partition:
 
     def _set_vector(self, at: int, vector: npt.NDArray[np.float32] | float) -> None:
         self.blocks[at // self.block][at % self.block] = vector
+        if at < self._coded:
+            self._recode.add(at)
+
+    def _sign_codes(self, vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.uint64]:
+        """The sign code of each vector, as a (words, vectors) array."""
+        bits = np.zeros((len(vectors), self.words * 64), dtype=bool)
+        bits[:, : self.dimension] = vectors > 0
+        return np.packbits(bits, axis=1).view(np.uint64).T
+
+    def _vectors_at(self, positions: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+        out = np.empty((len(positions), self.dimension), dtype=np.float32)
+        block_of = positions // self.block
+        for b in np.unique(block_of).tolist():
+            chosen = block_of == b
+            out[chosen] = self.blocks[b][positions[chosen] % self.block]
+        return out
+
+    def _sync_codes(self) -> None:
+        """Bring the sign codes up to date with the vectors."""
+        n = self.size
+        if self.codes.shape[1] < n:
+            grown = np.zeros((self.words, len(self.rids)), dtype=np.uint64)
+            grown[:, : self._coded] = self.codes[:, : self._coded]
+            self.codes = grown
+        for start in range(self._coded - self._coded % self.block, n, self.block):
+            begin = max(start, self._coded)
+            end = min(start + self.block, n)
+            block = self.blocks[start // self.block]
+            self.codes[:, begin:end] = self._sign_codes(block[begin - start : end - start])
+        self._coded = max(self._coded, n)
+        if self._recode:
+            changed = np.fromiter(sorted(self._recode), dtype=np.int64)
+            self.codes[:, changed] = self._sign_codes(self._vectors_at(changed))
+            self._recode.clear()
+
+    def _two_step(
+        self, vector: npt.NDArray[np.float32], keep: npt.NDArray[np.bool_], limit: int
+    ) -> list[tuple[str, float]]:
+        """The ``limit`` most similar allowed memories among the candidates nearest by sign
+        code (ties at the cut taken in position order), ranked by exact cosine."""
+        self._sync_codes()
+        n = self.size
+        query = self._sign_codes(vector[None, :])[:, 0]
+        distance = np.bitwise_count(self.codes[0, :n] ^ query[0]).astype(np.uint16)
+        for w in range(1, self.words):
+            distance += np.bitwise_count(self.codes[w, :n] ^ query[w])
+        excluded = self.words * 64 + 1
+        distance[~keep] = excluded
+        want = max(self.candidates, limit * 40)
+        at_most = np.cumsum(np.bincount(distance, minlength=excluded + 1))
+        cut = min(int(np.searchsorted(at_most, want)), excluded - 1)
+        closer = np.flatnonzero(distance < cut)
+        tied = np.flatnonzero(distance == cut)[: max(0, want - len(closer))]
+        chosen = np.concatenate([closer, tied])
+        scores = self._vectors_at(chosen) @ vector
+        order = np.lexsort((self.rids[chosen], -scores))[:limit]  # ties: earlier written
+        return [(str(self.ids[chosen[j]]), float(scores[j])) for j in order]
 
     def _link(self, at: int, links: tuple[int, ...]) -> None:
         """Record the entities memory ``at`` mentions, in both directions."""
@@ -286,13 +364,19 @@ class _Partition:
 
         Scores are computed a block of stored vectors and a group of queries at a time,
         keeping a running top ``limit`` per query, so the work space stays within
-        ``score_floats`` whatever the partition and the number of queries.
+        ``score_floats`` whatever the partition and the number of queries. Over more than
+        ``exact_rows`` allowed memories, each query goes in two steps (sign codes, then
+        exact cosine over the nearest candidates): approximate, and bounded in what it
+        reads.
         """
         n = self.size
         keep = keep & self.has_vector[:n]
         if n == 0 or limit <= 0 or not keep.any():
             return [[] for _ in range(len(vectors))]
-        k = min(limit, int(keep.sum()))
+        allowed = int(keep.sum())
+        if allowed > self.exact_rows:
+            return [self._two_step(v, keep, limit) for v in vectors]
+        k = min(limit, allowed)
         group = max(1, self.score_floats // min(n, self.block))
         out: list[list[tuple[str, float]]] = []
         for q in range(0, len(vectors), group):
@@ -459,6 +543,9 @@ class VectorCache:
         block: Rows per block of a partition's vector matrix.
         score_floats: Most similarity scores a search holds at once (it scores a block of
             vectors against a group of queries at a time).
+        exact_rows: Most allowed memories a vector search scans exactly; over more, it
+            rescores the ``candidates`` nearest by sign code.
+        candidates: Candidates a two-step search rescores (at least 40 per hit).
     """
 
     def __init__(
@@ -467,11 +554,15 @@ class VectorCache:
         max_rows: int = 4_000_000,
         block: int = _BLOCK,
         score_floats: int = _SCORE_FLOATS,
+        exact_rows: int = _EXACT_ROWS,
+        candidates: int = _CANDIDATES,
     ) -> None:
         self.dimension = dimension
         self.max_rows = max_rows
         self.block = block
         self.score_floats = score_floats
+        self.exact_rows = exact_rows
+        self.candidates = candidates
         self._parts: OrderedDict[tuple[str, str], _Partition] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -492,7 +583,11 @@ class VectorCache:
             part = self._parts.get((tenant, user_id))
             if part is None:
                 part = self._parts[(tenant, user_id)] = _Partition(
-                    self.dimension, self.block, self.score_floats
+                    self.dimension,
+                    self.block,
+                    self.score_floats,
+                    self.exact_rows,
+                    self.candidates,
                 )
             self._parts.move_to_end((tenant, user_id))
             total = sum(p.size for p in self._parts.values())
