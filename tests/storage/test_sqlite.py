@@ -212,3 +212,30 @@ def test_lexical_search_scores_rare_terms_everywhere_and_common_ones_recently(
         assert [h[0] for h in u2] == [recs[elsewhere.id].id]
     finally:
         store.close()
+
+
+def test_common_terms_of_a_small_scope_stay_within_it(tmp_path: Path) -> None:
+    """A scope holding most of the store reads the store's most recent matches of its
+    common terms unscoped; a small scope must still reach its own, older memories."""
+    store = SQLiteStore(tmp_path / "s.db", lexical_exact_postings=3, lexical_recent=4)
+    store.bind_embedder("test-embedder", 8)
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    small = episode(user="u2", text="coffee with Ana", at=t0)
+    big = [episode(text=f"coffee number {i}", at=t0 + timedelta(days=i + 1)) for i in range(9)]
+    recs = {e.id: memory(e) for e in (small, *big)}
+    with store.transaction() as tx:
+        tx.insert_episodes([small, *big])
+        for e in (small, *big):
+            w, vs = write(recs[e.id])
+            tx.put_vectors(vs)
+            tx.insert_memories([w])
+    try:
+        for _ in range(2):  # the second time with both partitions loaded
+            u1 = [h[0] for h in store.lexical_search(ACCESS, q(), analyze("coffee"), 10)]
+            # The four most recent, and (unscoped, reading 4 x 10 / 9 rows) one more.
+            assert {recs[e.id].id for e in big[-4:]} <= set(u1)
+            assert set(u1) <= {recs[e.id].id for e in big[-5:]}
+            u2 = store.lexical_search(ACCESS, q(user="u2"), analyze("coffee"), 10)
+            assert [h[0] for h in u2] == [recs[small.id].id]
+    finally:
+        store.close()

@@ -1199,7 +1199,8 @@ class SQLiteStore:
         holds: terms are split by how many memories contain them; the rarer ones, up to
         ``lexical_exact_postings`` postings in all, are scored over every memory that
         contains them, and the rest (common words, which weigh little in BM25) only over
-        the ``lexical_recent`` most recent memories that contain them. A memory's
+        the ``lexical_recent`` most recent memories that contain them (about as many,
+        for a scope that holds most of the store and is matched unscoped). A memory's
         score is the sum of both, which is its full BM25 score where it is found by both.
         Filters are applied from the scope's in-memory partition rather than by joining
         every match with its row.
@@ -1268,22 +1269,32 @@ class SQLiteStore:
                 postings += df[term]
             common = present[len(exact) :]
             scored: list[tuple[int, float]] = []
+            size = cache.loaded_rows(access.tenant, user_id)
             if exact:
                 # The partition keeps only the scope's memories, so the scope phrase is
                 # there to spare FTS5 scoring other scopes' postings. It costs reading the
-                # scope's whole posting list, so it is left out for a scope larger than
-                # the postings it would filter.
-                size = cache.loaded_rows(access.tenant, user_id)
+                # scope's whole posting list (BM25 counts every phrase's matches), so it is
+                # left out for a scope larger than the postings it would filter.
                 scoped = size is not None and size < postings
                 scored += conn.execute(
                     f"SELECT rowid, -{rank} FROM memory_fts WHERE memory_fts MATCH ?",
                     [match(exact, scoped=scoped)],
                 ).fetchall()
             if common:
+                # Likewise for a scope that holds most of the store: the most recent
+                # matches of the whole store are then mostly the scope's, and enough more
+                # are read that about ``lexical_recent`` of them are.
+                (written,) = conn.execute("SELECT max(rid) FROM memories").fetchone()
+                dominant = bool(size and written and size * 2 >= written)
+                recent = (
+                    -(-self._lexical_recent * written // size)
+                    if dominant and size
+                    else self._lexical_recent
+                )
                 scored += conn.execute(
                     f"SELECT rowid, -{rank} FROM memory_fts WHERE memory_fts MATCH ?"
                     " ORDER BY rowid DESC LIMIT ?",
-                    [match(common), self._lexical_recent],
+                    [match(common, scoped=not dominant), recent],
                 ).fetchall()
             if not scored:
                 return []
