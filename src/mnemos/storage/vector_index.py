@@ -66,7 +66,7 @@ _SCORE_FLOATS = 8 * 1024 * 1024
 # reads a thirty-second of the float32 matrix), then those candidates by exact cosine.
 _EXACT_ROWS = 200_000
 # Candidates rescored exactly in a two-step search: this many, or 40 per hit asked for.
-_CANDIDATES = 4_000
+_CANDIDATES = 8_000
 
 
 class _Partition:
