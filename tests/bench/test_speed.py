@@ -81,6 +81,10 @@ def test_run_speed_at_tiny_sizes() -> None:
     for row in report["scale"]:
         assert row["grow_turns_per_s"] > 0
         assert 0 < row["search_ms"]["p50"] <= row["search_ms"]["p95"]
+        slowest = [q["ms"] for q in row["slowest_ms"]]
+        assert len(slowest) == 8
+        assert slowest == sorted(slowest, reverse=True)
+        assert slowest[0] >= row["search_ms"]["p95"] - 0.01
         assert row["numpy_scan_ms"]["p50"] > 0
         assert row["rss_bytes"] is None or row["rss_bytes"] <= row["peak_rss_bytes"]
     ingestion = report["ingestion"]

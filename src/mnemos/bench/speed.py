@@ -173,6 +173,11 @@ def _scale(
                     "grow_embed_share": embedder.seconds / grown if grown else None,
                     "first_search_ms": first_ms,
                     "search_ms": _ms(took),
+                    # The slowest questions, to see what a latency tail is made of.
+                    "slowest_ms": [
+                        {"question": q, "ms": round(t * 1000, 2)}
+                        for t, q in sorted(zip(took, questions, strict=True), reverse=True)[:10]
+                    ],
                     "numpy_scan_ms": numpy_scan_latency(
                         stats.memories, stats.dimension, len(questions), seed=options.seed
                     ),
