@@ -239,3 +239,42 @@ def test_common_terms_of_a_small_scope_stay_within_it(tmp_path: Path) -> None:
             assert [h[0] for h in u2] == [recs[small.id].id]
     finally:
         store.close()
+
+
+def test_planner_statistics_are_taken_as_the_store_grows(tmp_path: Path) -> None:
+    """Without statistics SQLite guesses how selective an index is, and at scale guessed
+    badly; a store that grows gets them without being closed or analysed by hand."""
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    store.bind_embedder("test-embedder", 8)
+
+    def stats() -> list[str]:
+        conn = sqlite3.connect(path)
+        try:
+            return [
+                r[0] for r in conn.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = 'memories'")
+            ]
+        except sqlite3.OperationalError:  # no statistics table yet
+            return []
+        finally:
+            conn.close()
+
+    def grow(n: int) -> None:
+        eps = [episode(text=f"note number {i}") for i in range(n)]
+        with store.transaction() as tx:
+            tx.insert_episodes(eps)
+            tx.insert_memories([write(memory(e))[0] for e in eps])
+
+    try:
+        grow(600)
+        assert stats() == []
+        grow(600)  # 1,200 written: the first statistics
+        first = stats()
+        assert first
+        grow(600)  # fewer than were analysed: not yet again
+        assert stats() == first
+        grow(700)  # 1,300 since: taken again (sampled, so compared, not counted)
+        assert stats()
+        assert stats() != first
+    finally:
+        store.close()
