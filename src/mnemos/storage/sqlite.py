@@ -968,8 +968,8 @@ class SQLiteStore:
                     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _analysed_rows(self) -> int:
-        """About how many memories the planner's statistics were taken over (0: none yet):
-        the memories written when they were, or when this store opened."""
+        """How many memories had been written when the planner's statistics were last
+        taken (0: none yet); for statistics found at open, how many are written now."""
         try:
             row = self._writer.execute(
                 "SELECT 1 FROM sqlite_stat1 WHERE tbl = 'memories' LIMIT 1"
@@ -1325,16 +1325,13 @@ class SQLiteStore:
                 # matches of the whole store are then mostly the scope's, and enough more
                 # are read that about ``lexical_recent`` of them are.
                 (written,) = conn.execute("SELECT max(rid) FROM memories").fetchone()
-                dominant = bool(size and written and size * 2 >= written)
-                recent = (
-                    -(-self._lexical_recent * written // size)
-                    if dominant and size
-                    else self._lexical_recent
-                )
+                recent, scoped = self._lexical_recent, True
+                if size and written and size * 2 >= written:
+                    recent, scoped = -(-self._lexical_recent * written // size), False
                 scored += conn.execute(
                     f"SELECT rowid, -{rank} FROM memory_fts WHERE memory_fts MATCH ?"
                     " ORDER BY rowid DESC LIMIT ?",
-                    [match(common, scoped=not dominant), recent],
+                    [match(common, scoped=scoped), recent],
                 ).fetchall()
             if not scored:
                 return []

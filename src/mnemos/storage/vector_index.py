@@ -83,11 +83,7 @@ class _Partition:
         self.score_floats = score_floats
         self.exact_rows = exact_rows
         self.candidates = candidates
-        # Sign codes, a column per position (word-major, so a scan reads each word of
-        # every code contiguously); computed when a two-step search first needs them.
-        self.words = -(-dimension // 64)
-        self._coded = 0  # positions below this have their code
-        self._recode: set[int] = set()  # ... except these, whose vector changed since
+        self.words = -(-dimension // 64)  # 64-bit words of a sign code
         self.lock = threading.Lock()
         self.seq = -1
         self.epoch: str | None = None
@@ -121,9 +117,11 @@ class _Partition:
         self.occurred = np.zeros(capacity, dtype=np.float64)
         self.agent = np.empty(capacity, dtype=object)
         self.session = np.empty(capacity, dtype=object)
+        # Sign codes, a column per position (word-major, so a scan reads each word of
+        # every code contiguously); computed when a two-step search first needs them.
         self.codes = np.zeros((self.words, 0), dtype=np.uint64)
-        self._coded = 0
-        self._recode = set()
+        self._coded = 0  # positions below this have their code
+        self._recode: set[int] = set()  # ... except these, whose vector changed since
 
     def reset(self) -> None:
         self.seq = -1
