@@ -350,3 +350,40 @@ def test_record_ids_are_uuid7_ordered_by_creation(mem: Memory) -> None:
     assert max(older) < min(newer)
     [event] = [e for e in mem.history(second.memories[0].id) if e.event == "ADD"]
     assert uuid.UUID(event.id).version == 7
+
+
+_WARM_UP_PROBE = """
+import json, sys
+from lemminflect.core.Inflections import Inflections
+from lemminflect.core.Lemmatizer import Lemmatizer
+from mnemos import Memory
+
+with Memory(sys.argv[1], embedder="hash") as mem:
+    before = hasattr(Lemmatizer(), "lemma_dict"), hasattr(Inflections(), "infl_dict")
+    seconds = mem.warm_up()
+    after = hasattr(Lemmatizer(), "lemma_dict"), hasattr(Inflections(), "infl_dict")
+    stats = mem.stats()
+print(json.dumps({"before": before, "after": after, "seconds": seconds,
+                  "episodes": stats.episodes, "memories": stats.memories}))
+"""
+
+
+def test_warm_up_loads_the_word_tables_and_writes_nothing(tmp_path: Path) -> None:
+    """In a fresh process the lemma and inflection tables load on first use; warm_up
+    loads them up front and leaves the store empty."""
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", _WARM_UP_PROBE, str(tmp_path / "warm.db")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    out = json.loads(proc.stdout)
+    assert out["before"] == [False, False]
+    assert out["after"] == [True, True]
+    assert out["seconds"] > 0
+    assert out["episodes"] == 0
+    assert out["memories"] == 0

@@ -419,6 +419,15 @@ class Memory:
         """Every change to a memory, oldest first."""
         return self._engine.history(memory_id)
 
+    def warm_up(self) -> float:
+        """Load the embedding model and the word tables now, so that the first ``add`` or
+        ``search`` does not wait for them (a server calls this at start). Writes nothing.
+
+        Returns:
+            The seconds it took.
+        """
+        return self._engine.warm_up()
+
     def stats(self, *, user_id: str | None = None) -> StoreStats:
         """Counts and sizes for this tenant, or for one user."""
         return self._engine.stats(user_id=user_id)
@@ -517,6 +526,10 @@ class AsyncMemory:
     async def history(self, memory_id: str) -> list[HistoryEvent]:
         """See :meth:`Memory.history`."""
         return await asyncio.to_thread(self._memory.history, memory_id)
+
+    async def warm_up(self) -> float:
+        """See :meth:`Memory.warm_up`."""
+        return await asyncio.to_thread(self._memory.warm_up)
 
     async def stats(self, **kwargs: Any) -> StoreStats:
         """See :meth:`Memory.stats`."""

@@ -219,7 +219,6 @@ def run_longmemeval(
     started = time.perf_counter()
     meter = CpuMeter()
     embedder = TimedEmbedder(embedder_from_settings(Settings.load(), options.embedder))
-    embedder.inner.embed(["warm up"])
     task = None
     if progress is not None:
         task = progress.add_task("instances", total=len(instances))
@@ -233,6 +232,7 @@ def run_longmemeval(
         tempfile.TemporaryDirectory(prefix="mnemos-bench-") as tmp,
         Memory(Path(tmp) / "longmemeval.db", embedder=embedder) as mem,
     ):
+        mem.warm_up()
         for inst in instances:
             began = time.perf_counter()
             for session in inst.sessions:

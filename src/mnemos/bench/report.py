@@ -130,8 +130,8 @@ def locomo_summary(report: dict[str, Any]) -> str:
     parts = [
         f"mnemos ingestion: {ing['turns']:,} turns added one by one in {ing['seconds']:.1f} s "
         f"= {ing['turns_per_s'] or 0:,.1f} turns/s end to end "
-        f"(embedding {100 * (ing['embed_share'] or 0):.0f}% of it; model load "
-        f"{ing['model_warmup_seconds']:.1f} s not counted)."
+        f"(embedding {100 * (ing['embed_share'] or 0):.0f}% of it; warm-up of the model "
+        f"and word tables {ing['model_warmup_seconds']:.1f} s not counted)."
     ]
     indexing = report.get("indexing", {})
     if indexing:

@@ -208,6 +208,7 @@ def _ingest(
     else:
         calls = [[t] for t in turns]
     with Memory(path, embedder=embedder) as mem:
+        mem.warm_up()  # the word tables load once per process, before the clock starts
         embedder.reset()
         started = time.perf_counter()
         for call in calls:
@@ -228,12 +229,16 @@ def _ingestion(
     progress: Progress | None,
     model: Any,
 ) -> dict[str, Any]:
+    from mnemos.memory import Memory
+
     turns = ConversationGenerator(options.seed).turns(options.turns)
     texts = [t.text for t in turns]
     embedder = TimedEmbedder(embedder_from_settings(Settings.load(), options.embedder))
     warm = time.perf_counter()
     embedder.inner.embed(["warm up"])  # load the model before the clock starts
     warmup_s = time.perf_counter() - warm
+    with Memory(tmp / "warm-up.db", embedder=embedder) as mem:
+        warmup_s += mem.warm_up()  # and the word tables that derivation reads
     encode_took = []
     for question in questions:
         began = time.perf_counter()

@@ -28,10 +28,13 @@ def _configure_logging(level: str) -> None:
 
 
 def _warm_up(memory: Any, log: logging.Logger) -> None:
-    """Load the embedding model before the first request has to wait for it (the default
-    static model is distilled on its very first use, which takes about a minute)."""
+    """Load the embedding model and the word tables before the first request has to wait
+    for them (the default static model is distilled on its very first use, which takes
+    about a minute)."""
     log.info("loading the embedder %s", memory.settings.embedder)
+    seconds = memory.warm_up()
     memory.search("warm up", user_id="mnemos-warm-up")
+    log.info("ready after a %.1f s warm-up", seconds)
 
 
 def _loopback_only(host: str) -> None:

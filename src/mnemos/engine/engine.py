@@ -65,6 +65,10 @@ __all__ = ["Engine", "new_id", "snapshot"]
 
 MAX_QUERY_CHARS = 10_000
 
+# What ``warm_up`` derives: it reaches the lemma and inflection tables (a first-person
+# statement is rewritten about its speaker), a name, a relative date and a preference.
+_WARM_UP_TEXT = "I moved to Lisbon with my sister Anna last Saturday and I love hiking there."
+
 
 def snapshot(record: MemoryRecord) -> dict[str, Any]:
     """A memory as a history event records it (JSON-ready)."""
@@ -585,6 +589,29 @@ class Engine:
             limit=limit,
             next_offset=following if following < total else None,
         )
+
+    def warm_up(self) -> float:
+        """Load what the first ``add`` and ``search`` would otherwise stop to load: the
+        embedding model, and the word tables that derivation and query analysis read.
+
+        Writes nothing. Returns the seconds it took.
+        """
+        began = time.perf_counter()
+        self.embeddings.embedder.embed([_WARM_UP_TEXT])
+        stamp = now()
+        sample = Episode(
+            id=new_id(),
+            tenant=self.access.tenant,
+            user_id="mnemos-warm-up",
+            role="user",
+            name="Sam",
+            text=_WARM_UP_TEXT,
+            occurred_at=stamp,
+            recorded_at=stamp,
+        )
+        self.deriver.derive([sample], DeriveContext(people={"anna"}))
+        analyze(_WARM_UP_TEXT)
+        return time.perf_counter() - began
 
     def stats(self, *, user_id: Any = None) -> StoreStats:
         """Counts and sizes for the tenant, or for one user in it."""
