@@ -278,3 +278,47 @@ def test_planner_statistics_are_taken_as_the_store_grows(tmp_path: Path) -> None
         assert stats() != first
     finally:
         store.close()
+
+
+def _wal_frames(path: Path) -> int:
+    """Frames in the store's write-ahead log since it last restarted (as a checkpoint
+    reports them)."""
+    conn = sqlite3.connect(path)
+    try:
+        _, logged, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return int(logged)
+    finally:
+        conn.close()
+
+
+def test_checkpoints_run_off_the_writer_and_keep_the_log_short(tmp_path: Path) -> None:
+    """Commits do not copy the log into the database themselves; a thread of the store
+    does, so the log stays near SQLite's own bound however many writes come in."""
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    store.bind_embedder("test-embedder", 8)
+    try:
+        assert store._writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        for i in range(500):
+            eps = [episode(text=f"message {i} about the harbour and a long walk")]
+            with store.transaction() as tx:
+                tx.insert_episodes(eps)
+                tx.insert_memories([write(memory(e))[0] for e in eps])
+        store._checkpointer.stop()  # wait for a checkpoint in flight
+        assert store._checkpointer.checkpoints >= 3
+        assert not store._checkpointer.failed
+        # 500 commits wrote about 10,000 frames; the log restarted on the way.
+        assert _wal_frames(path) < 5 * store._checkpointer.pages
+    finally:
+        store.close()
+
+
+def test_a_failed_checkpointer_hands_checkpoints_back_to_the_writer(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    try:
+        store._checkpointer.stop()
+        store._checkpointer._fail()
+        assert store._writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    finally:
+        store.close()
