@@ -45,6 +45,11 @@ STABLE_KINDS = frozenset({"fact", "preference", "profile", "plan"})
 FUZZY_MERGE = 92.0
 EMBEDDING_MERGE = 0.95
 FUZZY_GATE = 0.8  # below this similarity the texts are not compared at all
+# Verbs that say nothing of what a plan or a taste is about: values that share only these
+# ("give something back", "give up on it") are not the same thing.
+_LIGHT_VERBS = frozenset(
+    analyze("be do go get give have make take try start keep put come see let want need")
+)
 
 
 def claim_rows(record: MemoryRecord) -> list[ClaimRow]:
@@ -69,14 +74,15 @@ def claim_rows(record: MemoryRecord) -> list[ClaimRow]:
 def _values_match(a: str, b: str) -> bool:
     """Whether two claim values name the same thing: equal, one inside the other, a close
     fuzzy match, or the shorter one's content words mostly found in the longer one ("the
-    Japan trip" and "visit Japan next spring")."""
+    Japan trip" and "visit Japan next spring"), a word other than a light verb among them."""
     a, b = a.lower(), b.lower()
     if a == b or a in b or b in a:
         return True
     if fuzz.token_set_ratio(a, b) >= 80:
         return True
     short, long = sorted((set(analyze(a)), set(analyze(b))), key=len)
-    return bool(short) and len(short & long) / len(short) >= 0.5
+    shared = short & long
+    return bool(shared - _LIGHT_VERBS) and len(shared) / len(short) >= 0.5
 
 
 @dataclass
