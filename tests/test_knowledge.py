@@ -72,6 +72,22 @@ def test_negation_ends_a_claim(mem: Memory) -> None:
     assert mem.history(plays.id)[-1].reason == "activity: no longer violin"
 
 
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        ("I want to give something back to my community.", "I won't give up on it."),
+        ("I'm planning to go hiking in the Alps.", "I won't go to the gym."),
+    ],
+)
+def test_values_that_share_only_a_light_verb_do_not_end_each_other(
+    mem: Memory, first: str, then: str
+) -> None:
+    plan = statements(say(mem, first, T1))[0]
+    say(mem, then, T2)
+    assert mem.get(plan.id).status == "active"
+    assert [e.event for e in mem.history(plan.id)] == ["ADD"]
+
+
 def test_correction_replaces_the_wrong_value(mem: Memory) -> None:
     wrong = statements(
         say(mem, "My dentist appointment is on Monday the 12th, I plan to go early.", T1)
@@ -189,6 +205,7 @@ def test_kinds(mem: Memory, text: str, kind: str) -> None:
         ("I'm not vegetarian anymore.", "diet", "vegetarian", False),
         ("Gave up on Spanish, switched to Italian.", "activity", "Spanish", False),
         ("Gave up on Spanish, switched to Italian.", "activity", "Italian", True),
+        ("I'm not going to sell the boat.", "plan", "sell the boat", False),
     ],
 )  # fmt: skip
 def test_chat_phrasings_make_claims(said: str, attribute: str, value: str, positive: bool) -> None:

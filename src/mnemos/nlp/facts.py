@@ -366,7 +366,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str, bool, int, bool]] = [
     ),
     (
         re.compile(
-            r"\bI (?:decided not to|won't|will not|am not going to|'m not going to) ([^.!?,;]+)",
+            r"\bI(?: decided not to| won't| will not| am not going to|'m not going to) ([^.!?,;]+)",
             re.IGNORECASE,
         ),
         "plan",
