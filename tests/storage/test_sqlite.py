@@ -307,8 +307,10 @@ def test_checkpoints_run_off_the_writer_and_keep_the_log_short(tmp_path: Path) -
         store._checkpointer.stop()  # wait for a checkpoint in flight
         assert store._checkpointer.checkpoints >= 3
         assert not store._checkpointer.failed
-        # 500 commits wrote about 10,000 frames; the log restarted on the way.
-        assert _wal_frames(path) < 5 * store._checkpointer.pages
+        # 500 commits wrote about 11,000 frames; the log restarted on the way (it is
+        # bounded by 4 * pages, plus what comes in before the thread next wakes).
+        frames = _wal_frames(path)
+        assert frames < 6 * store._checkpointer.pages, (frames, store._checkpointer.checkpoints)
     finally:
         store.close()
 

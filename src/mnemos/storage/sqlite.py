@@ -1843,12 +1843,18 @@ class SQLiteStore:
     def _partition_args(
         self, conn: sqlite3.Connection, access: Access, query: MemoryQuery
     ) -> dict[str, Any]:
-        """What every call into the scope's partition passes: the store's epoch, the
-        loader, and the query's filters."""
-        epoch = conn.execute("SELECT value FROM mnemos_meta WHERE key = 'epoch'").fetchone()[0]
+        """What every call into the scope's partition passes: the store's epoch and change
+        sequence (a partition synced at this sequence has nothing to load), the loader,
+        and the query's filters."""
+        meta = dict(
+            conn.execute(
+                "SELECT key, value FROM mnemos_meta WHERE key IN ('epoch', 'change_seq')"
+            ).fetchall()
+        )
         allowed = self._allowed_rids(conn, access, query)
         return {
-            "epoch": str(epoch),
+            "epoch": str(meta["epoch"]),
+            "store_seq": int(meta["change_seq"]),
             "load": self._load_partition,
             **self._mask_filters(query, allowed),
         }

@@ -125,6 +125,7 @@ class _Partition:
 
     def reset(self) -> None:
         self.seq = -1
+        self.store_seq: int | None = None  # the store's change sequence at the last sync
         self.size = 0
         self.version += 1
         self.pos = {}
@@ -594,11 +595,15 @@ class VectorCache:
                 total -= old.size
             return part
 
-    def _synced(self, tenant: str, user_id: str, epoch: str, load: Loader) -> _Partition:
+    def _synced(
+        self, tenant: str, user_id: str, epoch: str, load: Loader, store_seq: int | None
+    ) -> _Partition:
         part = self._partition(tenant, user_id)
         if part.epoch != epoch:
             part.reset()
             part.epoch = epoch
+        elif store_seq is not None and part.store_seq == store_seq:
+            return part  # nothing was written anywhere in the store since the last sync
         try:
             for rows in load(tenant, user_id, part.seq):
                 part.apply(rows)
@@ -608,6 +613,7 @@ class VectorCache:
             part.reset()
             part.epoch = None
             raise
+        part.store_seq = store_seq
         return part
 
     def search(
@@ -617,6 +623,7 @@ class VectorCache:
         *,
         epoch: str,
         load: Loader,
+        store_seq: int | None = None,
         vector: npt.NDArray[np.float32],
         limit: int,
         **filters: Any,
@@ -625,7 +632,7 @@ class VectorCache:
         then return the ``limit`` most similar memories that pass the filters."""
         part = self._partition(tenant, user_id)
         with part.lock:
-            part = self._synced(tenant, user_id, epoch, load)
+            part = self._synced(tenant, user_id, epoch, load, store_seq)
             keep = part.mask(**filters)
             return part.search(vector, keep, limit)
 
@@ -636,6 +643,7 @@ class VectorCache:
         *,
         epoch: str,
         load: Loader,
+        store_seq: int | None = None,
         rids: Sequence[int],
         scores: Sequence[float],
         limit: int,
@@ -645,7 +653,7 @@ class VectorCache:
         serves as the scope's index of status, kind, validity and the like."""
         part = self._partition(tenant, user_id)
         with part.lock:
-            part = self._synced(tenant, user_id, epoch, load)
+            part = self._synced(tenant, user_id, epoch, load, store_seq)
             return part.rank(rids, scores, part.mask(**filters), limit)
 
     def search_many(
@@ -655,6 +663,7 @@ class VectorCache:
         *,
         epoch: str,
         load: Loader,
+        store_seq: int | None = None,
         vectors: npt.NDArray[np.float32],
         limit: int,
         **filters: Any,
@@ -662,7 +671,7 @@ class VectorCache:
         """:meth:`search` for several query vectors at once (one sync, one matrix product)."""
         part = self._partition(tenant, user_id)
         with part.lock:
-            part = self._synced(tenant, user_id, epoch, load)
+            part = self._synced(tenant, user_id, epoch, load, store_seq)
             return part.search_many(vectors, part.mask(**filters), limit)
 
     def graph(
@@ -672,6 +681,7 @@ class VectorCache:
         *,
         epoch: str,
         load: Loader,
+        store_seq: int | None = None,
         seeds: Sequence[str] | None = None,
         hops: int = 2,
         max_degree: int = 2000,
@@ -688,7 +698,7 @@ class VectorCache:
         """
         part = self._partition(tenant, user_id)
         with part.lock:
-            part = self._synced(tenant, user_id, epoch, load)
+            part = self._synced(tenant, user_id, epoch, load, store_seq)
             keep = part.mask(**filters)
             if seeds is not None:
                 positions = part.neighbourhood(seeds, keep, hops, max_degree, max_memories)
