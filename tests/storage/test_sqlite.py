@@ -324,3 +324,28 @@ def test_a_failed_checkpointer_hands_checkpoints_back_to_the_writer(tmp_path: Pa
         assert store._writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
     finally:
         store.close()
+
+
+def test_partitions_catch_up_only_when_the_store_changed(tmp_path: Path) -> None:
+    """A search reads what another process wrote, and asks for nothing when no one wrote."""
+    path = tmp_path / "s.db"
+    with Memory(path, embedder="hash") as a, Memory(path, embedder="hash") as b:
+        store = a._engine_.store
+        loads: list[int] = []
+        load = store._load_partition
+
+        def counting(tenant: str, user_id: str, since: int):  # type: ignore[no-untyped-def]
+            loads.append(since)
+            return load(tenant, user_id, since)
+
+        store._load_partition = counting  # type: ignore[method-assign]
+        a.add("I keep bees in the garden", user_id="u")
+        assert a.search("bees", user_id="u").hits
+        calls = len(loads)
+        assert calls > 0
+        a.search("bees in the garden", user_id="u")
+        assert len(loads) == calls  # nothing written since: no catch-up query
+        b.add("I adopted a greyhound named Pixel", user_id="u")
+        hits = a.search("greyhound Pixel", user_id="u").hits
+        assert len(loads) > calls
+        assert any("Pixel" in h.text for h in hits)
