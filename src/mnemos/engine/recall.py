@@ -96,8 +96,13 @@ def asked_attributes(question: str) -> list[str]:
 
 
 def personalized_pagerank(
-    graph: GraphView, seeds: Sequence[str], *, damping: float, iterations: int = 20
-) -> dict[str, float]:
+    graph: GraphView,
+    seeds: Sequence[str],
+    *,
+    damping: float,
+    iterations: int = 20,
+    limit: int | None = None,
+) -> list[tuple[str, float]]:
     """Personalised PageRank over the bipartite memory-entity graph (HippoRAG).
 
     The walk restarts at the seed entities, in inverse proportion to how many memories
@@ -105,21 +110,25 @@ def personalized_pagerank(
     moves along memory-entity edges.
 
     Returns:
-        Memory id -> score, for memories the walk ranks above the average (memories it
-        cannot tell apart carry no signal).
+        ``(memory id, score)`` best first (equal scores in node order), at most ``limit``
+        of them, for memories the walk ranks above the average (memories it cannot tell
+        apart carry no signal).
     """
     em, ee = graph.edge_memory, graph.edge_entity
     if len(em) == 0:
-        return {}
-    index = {eid: i for i, eid in enumerate(graph.entity_ids)}
-    seed_nodes = sorted({index[s] for s in seeds if s in index})
+        return []
+    if graph.seed_nodes is not None:
+        seed_nodes = graph.seed_nodes.tolist()
+    else:
+        wanted = set(seeds)
+        seed_nodes = [i for i, eid in enumerate(graph.entity_ids) if eid in wanted]
     if not seed_nodes:
-        return {}
+        return []
     n_m, n_e = len(graph.memory_ids), len(graph.entity_ids)
     deg_m = np.bincount(em, minlength=n_m).astype(np.float64)
     deg_e = np.bincount(ee, minlength=n_e).astype(np.float64)
     if not deg_e[seed_nodes].any():
-        return {}
+        return []
     restart = np.zeros(n_e)
     specificity = np.divide(
         1.0, deg_e[seed_nodes], out=np.zeros(len(seed_nodes)), where=deg_e[seed_nodes] > 0
@@ -139,10 +148,11 @@ def personalized_pagerank(
         total_m += r_m
     reached = np.flatnonzero(total_m > 0)
     if len(reached) == 0:
-        return {}
+        return []
     mean = total_m[reached].mean()
     keep = reached[total_m[reached] > mean * (1 + 1e-6)]
-    return {str(graph.memory_ids[i]): float(total_m[i]) for i in keep}
+    order = keep[np.lexsort((keep, -total_m[keep]))][:limit]
+    return [(str(graph.memory_ids[i]), float(total_m[i])) for i in order]
 
 
 def run_channels(
@@ -164,8 +174,9 @@ def run_channels(
         found["vector"] = store.vector_search(access, mq, query_vector, pool)
     if "graph" in channels and analysis.entity_ids:
         graph = store.entity_graph(access, mq, analysis.entity_ids, cfg.graph_hops)
-        scores = personalized_pagerank(graph, analysis.entity_ids, damping=cfg.damping)
-        found["graph"] = sorted(scores.items(), key=lambda kv: -kv[1])[:pool]
+        found["graph"] = personalized_pagerank(
+            graph, analysis.entity_ids, damping=cfg.damping, limit=pool
+        )
     if "speaker" in channels and analysis.people and found.get("bm25"):
         # What the named people said themselves, in lexical order (no second index pass).
         known = anchors if anchors is not None else {}

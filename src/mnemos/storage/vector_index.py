@@ -56,6 +56,24 @@ def _ts(value: datetime | None, default: float) -> float:
     return default if value is None else value.timestamp()
 
 
+def _distinct(values: npt.NDArray[np.int64], bound: int) -> list[int]:
+    """The distinct values (each below ``bound``), ascending: ``np.unique`` without a sort."""
+    seen = np.zeros(bound, dtype=bool)
+    seen[values] = True
+    return np.flatnonzero(seen).tolist()
+
+
+def _renumber(
+    values: npt.NDArray[np.int64], bound: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """``np.unique(values, return_inverse=True)`` for values below ``bound``, without a
+    sort: the distinct values ascending, and each value's index among them."""
+    seen = np.zeros(bound, dtype=bool)
+    seen[values] = True
+    index = np.cumsum(seen) - 1
+    return np.flatnonzero(seen), index[values]
+
+
 # Vectors are kept in blocks of at most this many rows, so that a growing partition never
 # copies its whole matrix (which would briefly need twice its memory).
 _BLOCK = 65_536
@@ -101,6 +119,7 @@ class _Partition:
         self.postings: list[array[int]] = []
         self.entity_ids: list[str] = []
         self.entity_index: dict[str, int] = {}
+        self._entity_array: npt.NDArray[np.object_] | None = None
         self._graph: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
         self._mask: tuple[Any, npt.NDArray[np.bool_]] | None = None
         self._alloc(0)
@@ -135,6 +154,7 @@ class _Partition:
         self.postings = []
         self.entity_ids = []
         self.entity_index = {}
+        self._entity_array = None
         self._graph = None
         self._mask = None
         self._alloc(0)
@@ -448,15 +468,22 @@ class _Partition:
             index = self.entity_index[entity_id] = len(self.entity_ids)
             self.entity_ids.append(entity_id)
             self.postings.append(array("i"))
+            self._entity_array = None
         return index
 
-    def graph(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[str]]:
-        """The memory-entity edges: (memory position, entity index) pairs and entity ids."""
+    def entity_array(self) -> npt.NDArray[np.object_]:
+        """The entity ids as an array (built again only after new entities appear)."""
+        if self._entity_array is None:
+            self._entity_array = np.array(self.entity_ids, dtype=object)
+        return self._entity_array
+
+    def graph(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """The memory-entity edges: (memory position, entity index) pairs."""
         if self._graph is None:
             counts, edge_e = self.linked(np.arange(self.size, dtype=np.int64))
             edge_m = np.repeat(np.arange(self.size, dtype=np.int64), counts)
             self._graph = (edge_m, edge_e)
-        return (*self._graph, self.entity_ids)
+        return self._graph
 
     def neighbourhood(
         self,
@@ -500,14 +527,15 @@ class _Partition:
             opened = array("i")
             for e in frontier[:stop]:
                 opened += postings[e]
-            found = np.unique(np.frombuffer(opened, dtype=np.int32)).astype(np.int64)
-            fresh = found[keep[found] & ~reached[found]]
+            hit = np.zeros(self.size, dtype=bool)
+            hit[np.frombuffer(opened, dtype=np.int32)] = True
+            fresh = np.flatnonzero(hit & keep[: self.size] & ~reached)
             reached[fresh] = True
             count += len(fresh)
             if hop == hops - 1 or len(fresh) == 0 or count >= max_memories:
                 break
             # Entities of equal degree open in the order they were first mentioned.
-            frontier = sorted(set(np.unique(self.linked(fresh)[1]).tolist()) - seen)
+            frontier = sorted(set(_distinct(self.linked(fresh)[1], len(self.entity_ids))) - seen)
         return np.flatnonzero(reached)
 
 
@@ -525,12 +553,15 @@ class GraphView:
         entity_ids: Entity id of each entity node.
         edge_memory: Memory node of each edge.
         edge_entity: Entity node of each edge.
+        seed_nodes: The entity nodes of the seeds asked for, ascending (``None`` when
+            the view was not asked for seeds).
     """
 
     memory_ids: npt.NDArray[np.object_]
-    entity_ids: list[str]
+    entity_ids: npt.NDArray[np.object_]
     edge_memory: npt.NDArray[np.int64]
     edge_entity: npt.NDArray[np.int64]
+    seed_nodes: npt.NDArray[np.int64] | None = None
 
 
 class VectorCache:
@@ -704,18 +735,26 @@ class VectorCache:
                 positions = part.neighbourhood(seeds, keep, hops, max_degree, max_memories)
                 counts, linked = part.linked(positions)
                 edge_m = np.repeat(np.arange(len(positions), dtype=np.int64), counts)
-                used, edge_e = np.unique(linked, return_inverse=True)
+                used, edge_e = _renumber(linked, len(part.entity_ids))
+                wanted = np.array(
+                    sorted({part.entity_index[s] for s in seeds if s in part.entity_index}),
+                    dtype=np.int64,
+                )
+                at = np.searchsorted(used, wanted)
+                found = at < len(used)
+                found[found] = used[at[found]] == wanted[found]
                 return GraphView(
                     memory_ids=part.ids[positions],
-                    entity_ids=[part.entity_ids[i] for i in used.tolist()],
+                    entity_ids=part.entity_array()[used],
                     edge_memory=edge_m,
                     edge_entity=edge_e.astype(np.int64, copy=False),
+                    seed_nodes=at[found],
                 )
-            edge_m, edge_e, entity_ids = part.graph()
+            edge_m, edge_e = part.graph()
             active = keep[edge_m] if len(edge_m) else np.zeros(0, dtype=bool)
             return GraphView(
                 memory_ids=part.ids[: part.size].copy(),
-                entity_ids=list(entity_ids),
+                entity_ids=part.entity_array().copy(),
                 edge_memory=edge_m[active],
                 edge_entity=edge_e[active],
             )
