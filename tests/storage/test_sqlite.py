@@ -349,3 +349,19 @@ def test_partitions_catch_up_only_when_the_store_changed(tmp_path: Path) -> None
         hits = a.search("greyhound Pixel", user_id="u").hits
         assert len(loads) > calls
         assert any("Pixel" in h.text for h in hits)
+
+
+def test_a_query_of_thousands_of_distinct_words_is_searched(tmp_path: Path) -> None:
+    """Term counts are batched into few statements, within SQLite's 2,000-column limit."""
+    from itertools import product
+
+    from mnemos.engine.text import analyze
+
+    words = ["".join(w) for w in product("bcdfghjklmnpqrstvwxz", repeat=3)][:2400]
+    query = " ".join([*words, "bees"])
+    assert len(query) <= 10_000
+    assert len(set(analyze(query))) > 2000
+    with Memory(tmp_path / "s.db", embedder="hash") as mem:
+        mem.add("I keep bees in the garden", user_id="u")
+        hits = mem.search(query, user_id="u").hits
+    assert [h.text for h in hits] == ["I keep bees in the garden"]

@@ -1388,15 +1388,20 @@ class SQLiteStore:
             # How many memories hold each term, counted up to one past the exact budget:
             # a term held by more can only be common, and counting stops there (the full
             # count would read the term's whole posting list).
+            # One statement counts a few hundred terms (a result row has at most 2,000
+            # columns).
             cap = self._lexical_exact + 1
             df: dict[str, int] = {}
-            for term in unique:
-                (count,) = conn.execute(
-                    "SELECT count(*) FROM (SELECT 1 FROM memory_fts WHERE memory_fts MATCH ?"
-                    " LIMIT ?)",
-                    ['"' + term.replace('"', '""') + '"', cap],
+            for chunk in _chunks(unique, 500):
+                counts = ", ".join(
+                    ["(SELECT count(*) FROM (SELECT 1 FROM memory_fts WHERE memory_fts MATCH ?"
+                     " LIMIT ?))"] * len(chunk)
+                )  # fmt: skip
+                row = conn.execute(
+                    f"SELECT {counts}",
+                    [v for t in chunk for v in ('"' + t.replace('"', '""') + '"', cap)],
                 ).fetchone()
-                df[term] = count
+                df.update(zip(chunk, row, strict=True))
             present = sorted((t for t in unique if df.get(t)), key=lambda t: (df[t], t))
             exact: list[str] = []
             postings = 0
