@@ -242,7 +242,8 @@ def build_hit(
             tokens += count_tokens(episode.text)
             seen += "\n" + episode.text
     evidence_ids = {e.id for e in evidence}
-    return SearchHit(
+    # Every part comes from validated records: no second validation.
+    return SearchHit.model_construct(
         id=record.id,
         text=record.text,
         kind=record.kind,
