@@ -180,6 +180,28 @@ def test_hits_are_notes_with_matches_and_context(mem: Memory) -> None:
     assert hit.id in hit.matched or len(hit.matched) >= 1
 
 
+def test_context_repeats_no_turn_an_earlier_hit_returned(mem: Memory) -> None:
+    turns = [
+        ("Bo", "How was your weekend?"),
+        ("Ana", "I adopted a puppy named Biscuit!"),
+        ("Bo", "Aww, congrats! What breed is the puppy?"),
+        ("Ana", "Biscuit is a beagle puppy, very curious."),
+        ("Bo", "Beagles are great. Does the puppy sleep well?"),
+    ]
+    for who, text in turns:
+        say(mem, text, T1, who=who)
+    hits = mem.search("puppy Biscuit", user_id="ana").hits
+    assert len(hits) >= 3
+    seen: set[str] = set()
+    for hit in hits:
+        context = [e.episode_id for e in hit.context]
+        assert not seen & set(context), "a context turn was already returned"
+        assert len(context) == len(set(context))
+        seen.update(e.episode_id for e in [*hit.evidence, *hit.context])
+    # Every message is still a hit of its own, even if an earlier hit showed it as context.
+    assert {h.text for h in hits} >= {turns[1][1], turns[3][1]}
+
+
 @pytest.mark.parametrize(
     ("text", "kind"),
     [

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -47,8 +47,9 @@ class QueryAnalysis:
     slots: list[str] = field(default_factory=list)
 
     def lexical_terms(self) -> list[str]:
-        """The terms BM25 scores: the query's, less the names of the known people it asks
-        about (unless nothing else is left).
+        """The terms BM25 scores first: the query's, less the names of the known people it
+        asks about (unless nothing else is left; when the rest match nothing, BM25 scores
+        the whole query).
 
         In a personal store a person's name is on a large share of the memories (every
         turn they said carries it as its speaker), so as a BM25 term it says little more
@@ -182,9 +183,13 @@ def run_channels(
     channels = cfg.active_channels()
     found: dict[str, list[tuple[str, float]]] = {}
     if "bm25" in channels:
-        found["bm25"] = store.lexical_search(
-            access, mq, analysis.lexical_terms(), pool, weights=cfg.fields
-        )
+        terms = analysis.lexical_terms()
+        found["bm25"] = store.lexical_search(access, mq, terms, pool, weights=cfg.fields)
+        if not found["bm25"] and terms != analysis.terms:
+            # Nothing but the names matched: they still rank what mentions those people.
+            found["bm25"] = store.lexical_search(
+                access, mq, analysis.terms, pool, weights=cfg.fields
+            )
     if "vector" in channels and query_vector is not None:
         found["vector"] = store.vector_search(access, mq, query_vector, pool)
     if "graph" in channels and analysis.entity_ids:
@@ -300,10 +305,8 @@ def assemble(
     anchors: dict[str, tuple[str | None, str, str | None]] | None = None,
 ) -> list[SearchHit]:
     """Fuse the rankings and turn the best into hits: collapsed per episode (as the
-    episode's note, if preferred), with context, within the limit and the budget.
-
-    Candidates are grouped on a light read of their first evidence episode; only the
-    chosen ones are loaded in full.
+    episode's note, if preferred), with context that repeats no turn already returned,
+    within the limit and the budget. Only the groups that become hits are loaded in full.
     """
     fused = rrf(
         {c: [mid for mid, _ in hits] for c, hits in rankings.items()},
@@ -315,13 +318,57 @@ def assemble(
     raw = {c: dict(hits) for c, hits in rankings.items()}
     # A weight as small as 5e-324 is positive but underflows the bound to 0.
     top = max_rrf(list(rankings), k=cfg.rrf_k, weights=cfg.weights) or 1.0
-    known = dict(anchors or {})
-    # (best memory id, its kind, episode, score, ranks, channel scores, matched ids)
+    hits: list[SearchHit] = []
+    used_tokens = 0
+    # Episodes already handed back, as evidence or context: a hit's context leaves them
+    # out rather than repeat them (its own evidence is always returned).
+    returned: set[str] = set()
+    # Load what the hits need a batch at a time: the first ``limit`` groups usually
+    # suffice; more are read only when a budget (or a vanished record) skips some.
+    most = limit * 2 if budget is None else limit * 4
+    groups = _groups(store, access, fused, raw, top, cfg, limit, most, dict(anchors or {}))
+    for batch in groups:
+        if len(hits) >= limit or (budget is not None and used_tokens >= budget):
+            break
+        for record, episodes, neighbours, group in _load_batch(store, access, mq, cfg, batch):
+            if len(hits) >= limit:
+                break
+            _, _, _, score, ranks, channel_scores, matched = group
+            if cfg.context_mode == "adaptive" and episodes:
+                neighbours = _useful_context(episodes[0], neighbours, query_terms or set())
+            neighbours = [e for e in neighbours if e.id not in returned]
+            hit = build_hit(record, episodes, neighbours, score, ranks, channel_scores, matched)
+            if budget is not None and used_tokens + hit.tokens > budget and neighbours:
+                hit = build_hit(record, episodes, [], score, ranks, channel_scores, matched)
+            if budget is not None and used_tokens + hit.tokens > budget:
+                continue
+            used_tokens += hit.tokens
+            hits.append(hit)
+            returned.update(e.episode_id for e in [*hit.evidence, *hit.context])
+    return hits
+
+
+def _groups(
+    store: Store,
+    access: Access,
+    fused: list[Any],
+    raw: dict[str, dict[str, float]],
+    top: float,
+    cfg: SearchConfig,
+    limit: int,
+    most: int,
+    known: dict[str, tuple[str | None, str, str | None]],
+) -> Iterator[list[list[Any]]]:
+    """The fused candidates grouped per episode (when collapsing), ``limit`` groups at a
+    time, at most ``most`` in all; each group is ``[best memory id, its kind, episode,
+    score, ranks, channel scores, matched ids]``. Candidates are grouped on a light read
+    of their first evidence episode, a window of them at a time, as the groups are asked
+    for."""
     groups: dict[str, list[Any]] = {}
     order: list[str] = []
-    wanted = limit * 2 if budget is None else limit * 4
+    emitted = 0
     start, window = 0, max(limit * 3, 30)
-    while start < len(fused) and len(order) < wanted:
+    while start < len(fused) and len(order) < most:
         batch = fused[start : start + window]
         start += window
         missing = [f.key for f in batch if f.key not in known]
@@ -347,32 +394,13 @@ def assemble(
                 [item.key],
             ]
             order.append(key)
-            if len(order) >= wanted:
+            if len(order) >= most:
                 break
-    chosen = [groups[k] for k in order]
-    hits: list[SearchHit] = []
-    used_tokens = 0
-    # Load what the hits need a batch at a time: the first ``limit`` groups usually
-    # suffice; more are read only when a budget (or a vanished record) skips some.
-    for begin in range(0, len(chosen), limit):
-        if len(hits) >= limit or (budget is not None and used_tokens >= budget):
-            break
-        for record, episodes, neighbours, group in _load_batch(
-            store, access, mq, cfg, chosen[begin : begin + limit]
-        ):
-            if len(hits) >= limit:
-                break
-            _, _, _, score, ranks, channel_scores, matched = group
-            if cfg.context_mode == "adaptive" and episodes:
-                neighbours = _useful_context(episodes[0], neighbours, query_terms or set())
-            hit = build_hit(record, episodes, neighbours, score, ranks, channel_scores, matched)
-            if budget is not None and used_tokens + hit.tokens > budget and neighbours:
-                hit = build_hit(record, episodes, [], score, ranks, channel_scores, matched)
-            if budget is not None and used_tokens + hit.tokens > budget:
-                continue
-            used_tokens += hit.tokens
-            hits.append(hit)
-    return hits
+        while len(order) - emitted >= limit:
+            yield [groups[k] for k in order[emitted : emitted + limit]]
+            emitted += limit
+    if emitted < len(order):
+        yield [groups[k] for k in order[emitted:]]
 
 
 def _load_batch(
