@@ -365,3 +365,15 @@ def test_a_query_of_thousands_of_distinct_words_is_searched(tmp_path: Path) -> N
         mem.add("I keep bees in the garden", user_id="u")
         hits = mem.search(query, user_id="u").hits
     assert [h.text for h in hits] == ["I keep bees in the garden"]
+
+
+def test_a_store_dropped_without_close_stops_its_checkpoint_thread(tmp_path: Path) -> None:
+    import gc
+
+    store = SQLiteStore(tmp_path / "s.db")
+    thread = store._checkpointer._thread
+    assert thread.is_alive()
+    del store
+    gc.collect()
+    thread.join(timeout=10)
+    assert not thread.is_alive()

@@ -16,6 +16,7 @@ import logging
 import os
 import sqlite3
 import threading
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -708,12 +709,13 @@ class _Checkpointer:
 
     def __init__(
         self,
-        connect: Callable[[], sqlite3.Connection],
+        conn: sqlite3.Connection,
         writer: sqlite3.Connection,
         write_lock: threading.RLock,
         pages: int = _CHECKPOINT_PAGES,
     ) -> None:
-        self._connect = connect
+        # The thread holds its connection, the writer and the lock, never the store: a
+        # store dropped without ``close`` can still be collected (and stops the thread).
         self._writer = writer
         self._write_lock = write_lock
         self.pages = pages
@@ -725,7 +727,9 @@ class _Checkpointer:
         self.checkpoints = 0
         self.failed = False
         writer.execute("PRAGMA wal_autocheckpoint = 0")
-        self._thread = threading.Thread(target=self._run, name="mnemos-checkpoint", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(conn,), name="mnemos-checkpoint", daemon=True
+        )
         self._thread.start()
 
     def committed(self) -> None:
@@ -736,12 +740,7 @@ class _Checkpointer:
         if due:
             self._wake.set()
 
-    def _run(self) -> None:
-        try:
-            conn = self._connect()
-        except MnemosError:
-            self._fail()
-            return
+    def _run(self, conn: sqlite3.Connection) -> None:
         try:
             before = 0  # frames in the log at the last checkpoint
             while True:
@@ -770,13 +769,17 @@ class _Checkpointer:
     def _fail(self) -> None:
         log.warning("background checkpoints stopped; the writer checkpoints itself again")
         self.failed = True
-        with contextlib.suppress(sqlite3.Error):
+        with self._write_lock, contextlib.suppress(sqlite3.Error):
             self._writer.execute(f"PRAGMA wal_autocheckpoint = {self.pages}")
 
-    def stop(self) -> None:
-        """Stop the thread (its connection closes with it)."""
+    def halt(self) -> None:
+        """Ask the thread to stop, without waiting for it."""
         self._stop = True
         self._wake.set()
+
+    def stop(self) -> None:
+        """Stop the thread and wait for it (its connection closes with it)."""
+        self.halt()
         self._thread.join()
 
 
@@ -824,7 +827,13 @@ class SQLiteStore:
             self._writer.close()
             raise
         self._since_analysis = 0
-        self._checkpointer = _Checkpointer(self._connect, self._writer, self._write_lock)
+        try:
+            checkpoints = self._connect()
+        except BaseException:
+            self._writer.close()
+            raise
+        self._checkpointer = _Checkpointer(checkpoints, self._writer, self._write_lock)
+        weakref.finalize(self, self._checkpointer.halt)
 
     # -- connections -----------------------------------------------------------------------
 
