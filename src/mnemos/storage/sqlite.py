@@ -694,17 +694,18 @@ class _Checkpointer:
     SQLite checkpoints in the committing thread once the log holds 1,000 pages
     (``wal_autocheckpoint``), so every few dozen one-turn writes, one of them waits for the
     copy and two fsyncs: 15-20 ms, about half of what a one-turn ``add`` costs when spread
-    over the writes. The writer's automatic checkpoints are off instead; it reports each
-    commit here, and once about ``pages`` new pages should be in the log (pages per commit
-    as the last checkpoint found them) this thread runs a PASSIVE checkpoint, which blocks
-    neither the writer nor readers.
+    over the writes. Here the writer reports each commit, and once about ``pages`` new
+    pages should be in the log (pages per commit as the last checkpoint found them) this
+    thread runs a PASSIVE checkpoint, which blocks neither the writer nor readers.
 
     The log restarts from its beginning only when a write begins with every frame copied,
-    which a writer that never pauses does not allow. So once the log holds ``4 * pages``
-    frames, the thread copies what came in meanwhile holding the write lock (a writer waits
-    for those frames and their fsyncs, as it waited for every checkpoint before). SQLite still
-    checkpoints when the last connection closes. Should the thread fail, the writer's
-    automatic checkpoints come back on.
+    which a writer that never pauses does not allow. So once the log holds ``2 * pages``
+    frames, the thread copies what came in meanwhile holding the write lock (a write
+    arriving then waits, as it waited for every checkpoint before). A single write can
+    also hold thousands of pages, and the thread only hears of it afterwards: the writer
+    keeps SQLite's own checkpoint at ``4 * pages``, which bounds the log as before. SQLite
+    also checkpoints when the last connection closes. Should the thread fail, the writer's
+    checkpoints come back at ``pages``.
     """
 
     def __init__(
@@ -726,7 +727,7 @@ class _Checkpointer:
         self._due = 16  # commits until the first checkpoint, before any estimate
         self.checkpoints = 0
         self.failed = False
-        writer.execute("PRAGMA wal_autocheckpoint = 0")
+        writer.execute(f"PRAGMA wal_autocheckpoint = {4 * pages}")
         self._thread = threading.Thread(
             target=self._run, args=(conn,), name="mnemos-checkpoint", daemon=True
         )
@@ -751,9 +752,9 @@ class _Checkpointer:
                 with self._lock:
                     commits, self._commits = self._commits, 0
                 _, logged, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                if logged >= 4 * self.pages:
-                    # Writes that came in meanwhile are copied with none coming in, so
-                    # the next write finds the log copied and restarts it.
+                if logged >= 2 * self.pages:
+                    # Copy what came in meanwhile with no write coming in, so that the
+                    # next write finds the log copied and restarts it.
                     with self._write_lock:
                         conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 self.checkpoints += 1
@@ -793,6 +794,8 @@ class SQLiteStore:
             scores over the whole scope (see :meth:`lexical_search`).
         lexical_recent: How many of the most recent memories holding the remaining,
             common query terms lexical search scores.
+        checkpoint_pages: New write-ahead log pages that make a background checkpoint
+            due; the writer checkpoints itself at four times as many.
 
     Raises:
         StorePathError: the path cannot be created or written.
@@ -807,6 +810,7 @@ class SQLiteStore:
         busy_timeout_s: float = 30.0,
         lexical_exact_postings: int = LEXICAL_EXACT_POSTINGS,
         lexical_recent: int = LEXICAL_RECENT,
+        checkpoint_pages: int = _CHECKPOINT_PAGES,
     ) -> None:
         self.path = Path(path).expanduser()
         self._busy_timeout_s = busy_timeout_s
@@ -832,7 +836,9 @@ class SQLiteStore:
         except BaseException:
             self._writer.close()
             raise
-        self._checkpointer = _Checkpointer(checkpoints, self._writer, self._write_lock)
+        self._checkpointer = _Checkpointer(
+            checkpoints, self._writer, self._write_lock, checkpoint_pages
+        )
         weakref.finalize(self, self._checkpointer.halt)
 
     # -- connections -----------------------------------------------------------------------
