@@ -242,7 +242,11 @@ def speed_tables(report: dict[str, Any]) -> list[Table]:
     """The ingestion table and the search-at-scale table."""
     ing = report["ingestion"]
     encode = ing["query_encode_ms"]
-    first = Table(title=f"Ingestion: {ing['turns']:,} synthetic turns into a fresh store")
+    rounds = len(ing.get("rounds") or []) or 1
+    first = Table(
+        title=f"Ingestion: {ing['turns']:,} synthetic turns into a fresh store "
+        f"(median of {rounds} round{'s' if rounds > 1 else ''})"
+    )
     first.add_column("what")
     first.add_column("rate", justify="right")
     first.add_column("note")

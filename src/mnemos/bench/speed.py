@@ -16,7 +16,8 @@ Two parts, each with same-run baselines on the same machine:
   to end, one turn per ``add`` and then one session per ``add``, with the share of that
   time spent embedding (measured by wrapping the embedder, not by looking inside the
   engine). Baseline: the raw rate at which sentence-transformers encodes the same texts
-  (MiniLM on torch, batch 64).
+  (MiniLM on torch, batch 64). The three are measured in turn, for a few rounds, and
+  reported as medians (each ratio as the median of the rounds' ratios).
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ class SpeedOptions:
         batch: Messages per ``add`` call while growing the scale store.
         encode_baseline: Also time sentence-transformers encoding the ingestion texts.
         seed: Seed of the synthetic conversation.
+        rounds: Rounds of the ingestion part (each: a turn per add, a session per add, the
+            raw encoder), reported as medians.
     """
 
     turns: int = 2000
@@ -80,6 +83,7 @@ class SpeedOptions:
     batch: int = 1000
     encode_baseline: bool = True
     seed: int = 0
+    rounds: int = 3
 
 
 def _ms(seconds: Sequence[float]) -> dict[str, float | None]:
@@ -244,51 +248,67 @@ def _ingestion(
         began = time.perf_counter()
         embedder.inner.embed([question])
         encode_took.append(time.perf_counter() - began)
-    seconds = _ingest(tmp / "ingest.db", turns, embedder, False, progress)
-    embed_seconds = embedder.seconds
-    # The same turns again into a fresh store, a session per add call (how an agent hands
-    # over a finished conversation, or an import): one transaction and one encode batch
-    # per session instead of per turn.
-    batched = _ingest(tmp / "ingest-sessions.db", turns, embedder, True, progress)
-    rate = len(turns) / seconds if seconds else None
-    out: dict[str, Any] = {
-        "embedder": options.embedder,
-        "embedder_id": embedder.id,
-        "turns": len(turns),
-        "unique_texts": len(set(texts)),
-        "seconds": seconds,
-        "turns_per_s": rate,
-        "embed_seconds": embed_seconds,
-        "embed_share": embed_seconds / seconds if seconds else None,
-        "session_batches": {
-            "seconds": batched,
-            "turns_per_s": len(turns) / batched if batched else None,
-            "embed_seconds": embedder.seconds,
-            "embed_share": embedder.seconds / batched if batched else None,
-        },
-        "model_warmup_seconds": warmup_s,
-        "query_encode_ms": _ms(encode_took),
-        "encode_baseline": None,
-    }
+    st = None
     if options.encode_baseline:
         from mnemos.bench.baselines import load_minilm
 
         st = model if model is not None else load_minilm()
         st.encode(["warm up"], show_progress_bar=False)
-        began = time.perf_counter()
-        st.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
-        encode_s = time.perf_counter() - began
-        encode_rate = len(texts) / encode_s if encode_s else None
-        by_session = out["session_batches"]["turns_per_s"]
+    # Each round measures mnemos a turn per add, then a session per add (how an agent
+    # hands over a finished conversation, or an import: one transaction and one encode
+    # batch per session), then the raw encoder, so that a machine that speeds up or slows
+    # down during the run moves all three: rates are medians over the rounds, and each
+    # ratio is the median of the rounds' own ratios.
+    rounds: list[dict[str, Any]] = []
+    for r in range(options.rounds):
+        embedder.reset()
+        seconds = _ingest(tmp / f"ingest-{r}.db", turns, embedder, False, progress)
+        embed_seconds = embedder.seconds
+        embedder.reset()
+        batched = _ingest(tmp / f"ingest-sessions-{r}.db", turns, embedder, True, progress)
+        row: dict[str, Any] = {
+            "seconds": seconds,
+            "turns_per_s": len(turns) / seconds,
+            "embed_share": embed_seconds / seconds,
+            "session_seconds": batched,
+            "session_turns_per_s": len(turns) / batched,
+            "session_embed_share": embedder.seconds / batched,
+        }
+        if st is not None:
+            began = time.perf_counter()
+            st.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+            encode_s = time.perf_counter() - began
+            row["encode_texts_per_s"] = len(texts) / encode_s
+            row["ingest_over_encode"] = row["turns_per_s"] / row["encode_texts_per_s"]
+            row["session_over_encode"] = row["session_turns_per_s"] / row["encode_texts_per_s"]
+        rounds.append(row)
+
+    def middle(key: str) -> float:
+        return float(np.median([row[key] for row in rounds]))
+
+    out: dict[str, Any] = {
+        "embedder": options.embedder,
+        "embedder_id": embedder.id,
+        "turns": len(turns),
+        "unique_texts": len(set(texts)),
+        "rounds": rounds,
+        "turns_per_s": middle("turns_per_s"),
+        "embed_share": middle("embed_share"),
+        "session_batches": {
+            "turns_per_s": middle("session_turns_per_s"),
+            "embed_share": middle("session_embed_share"),
+        },
+        "model_warmup_seconds": warmup_s,
+        "query_encode_ms": _ms(encode_took),
+        "encode_baseline": None,
+    }
+    if st is not None:
         out["encode_baseline"] = {
             "what": "sentence-transformers all-MiniLM-L6-v2 on torch (CPU), batch 64",
             "texts": len(texts),
-            "seconds": encode_s,
-            "texts_per_s": encode_rate,
-            "ingest_over_encode": rate / encode_rate if rate and encode_rate else None,
-            "session_batches_over_encode": (
-                by_session / encode_rate if by_session and encode_rate else None
-            ),
+            "texts_per_s": middle("encode_texts_per_s"),
+            "ingest_over_encode": middle("ingest_over_encode"),
+            "session_batches_over_encode": middle("session_over_encode"),
         }
     return out
 
@@ -313,8 +333,8 @@ def run_speed(
     options = options or SpeedOptions()
     if not options.sizes or min(options.sizes) < 1:
         raise InvalidInputError("--sizes needs positive sizes, e.g. 1000,10000", field="sizes")
-    if options.turns < 1 or options.queries < 1 or options.batch < 1:
-        raise InvalidInputError("turns, queries and batch must be positive", field="turns")
+    if options.turns < 1 or options.queries < 1 or options.batch < 1 or options.rounds < 1:
+        raise InvalidInputError("turns, queries, batch and rounds must be positive", field="turns")
     started = time.perf_counter()
     meter = CpuMeter()
     generator = ConversationGenerator(options.seed + 1)
@@ -338,6 +358,7 @@ def run_speed(
             ),
             "batch": options.batch,
             "seed": options.seed,
+            "rounds": options.rounds,
             "scope": "one user scope holds every turn (each search scans all of it)",
         },
         "scale": scale,

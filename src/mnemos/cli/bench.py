@@ -189,6 +189,8 @@ def longmemeval(
 @click.option("--encode-baseline/--no-encode-baseline", default=True, show_default=True,
               help="Time raw sentence-transformers encoding of the same texts.")  # fmt: skip
 @click.option("--seed", default=0, show_default=True, help="Seed of the synthetic chat.")
+@click.option("--rounds", default=3, show_default=True, type=click.IntRange(1),
+              help="Rounds of the ingestion part, reported as medians.")  # fmt: skip
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write every result.")
 @pass_app
 def speed(
@@ -202,12 +204,14 @@ def speed(
     batch: int,
     encode_baseline: bool,
     seed: int,
+    rounds: int,
     json_out: str | None,
 ) -> None:
     """Ingestion throughput, and search latency, disk and memory as one scope grows.
 
     Ingestion adds synthetic turns with the chosen embedder (default: the default
-    embedder) into a fresh store, one turn per call, then again one session per call. The
+    embedder) into a fresh store, one turn per call, then again one session per call, and
+    times the raw encoder on the same texts, for --rounds rounds (medians reported). The
     scale part grows one store and one user scope (the worst case) to each size in
     memories, with the same embedder, or with a 384-dimensional hash embedder
     (--scale-embedder hash) for a model too slow to grow a large store; query encode
@@ -234,6 +238,7 @@ def speed(
         batch=batch,
         encode_baseline=encode_baseline,
         seed=seed,
+        rounds=rounds,
     )
     with progress() as bar:
         report = run_speed(options, progress=bar)
