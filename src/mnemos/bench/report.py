@@ -84,6 +84,7 @@ def locomo_table(report: dict[str, Any]) -> Table:
             f"R@{config['budget_tokens']}tok: evidence turns whose text ends within the first "
             f"{config['budget_tokens']:,} tokens of what is returned. "
             "Δ: mnemos minus the best baseline (lowest for tokens and latency). "
+            "Each system answers a conversation's questions in a pass of its own. "
             + (
                 f"Latency: each question is searched for 10 results, then for the "
                 f"{config['search_limit']} that are scored."
@@ -280,6 +281,18 @@ def speed_tables(report: dict[str, Any]) -> list[Table]:
                 "ratio, a session per call",
                 f"{base['session_batches_over_encode']:.2f}",
                 "mnemos add / raw encode",
+            )
+        single = base.get("single")
+        if single:
+            first.add_row(
+                "sentence-transformers encode, a text per call",
+                f"{single['texts_per_s'] or 0:,.1f} texts/s",
+                f"{single['what']}; first {single['texts']:,} texts",
+            )
+            first.add_row(
+                "ratio, a turn per call / a text per call",
+                f"{single['ingest_over_encode'] or 0:.2f}",
+                "mnemos add (a turn per call) / encode (a text per call)",
             )
     first.add_row(
         f"query encode ({ing['embedder_id']})",
