@@ -108,11 +108,12 @@ def test_encode_baseline_uses_sentence_transformers() -> None:
             self.batches: list[int] = []
 
         def encode(self, texts: list[str], **kwargs: object) -> np.ndarray:
-            self.batches.append(int(kwargs.get("batch_size", 32)))
+            self.batches.append(len(texts) if "batch_size" not in kwargs else -1)
             return np.zeros((len(texts), 384), dtype=np.float32)
 
     model = Model()
-    report = run_speed(SpeedOptions(turns=12, sizes=(20,), queries=2, embedder="hash"), model=model)
+    options = SpeedOptions(turns=12, sizes=(20,), queries=2, embedder="hash", single_texts=5)
+    report = run_speed(options, model=model)
     ingestion = report["ingestion"]
     baseline = ingestion["encode_baseline"]
     rounds = ingestion["rounds"]
@@ -137,7 +138,17 @@ def test_encode_baseline_uses_sentence_transformers() -> None:
         ingestion["session_batches"]["turns_per_s"]
         == sorted(r["session_turns_per_s"] for r in rounds)[1]
     )
-    assert model.batches == [32] + [64] * 3  # the warm-up, then one encode a round
+    # The warm-up, then each round: all texts in batches of 64 (-1 here), then the first
+    # five texts one per call.
+    assert model.batches == [1] + ([-1] + [1] * 5) * 3
+    single = baseline["single"]
+    assert single["texts"] == 5
+    for row in rounds:
+        assert row["ingest_over_single_encode"] == pytest.approx(
+            row["turns_per_s"] / row["encode_single_texts_per_s"]
+        )
+    assert single["texts_per_s"] == sorted(r["encode_single_texts_per_s"] for r in rounds)[1]
+    assert single["ingest_over_encode"] == sorted(r["ingest_over_single_encode"] for r in rounds)[1]
 
 
 def test_cli_speed(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -68,7 +68,10 @@ class SpeedOptions:
             embedder of ``scale_dimension``, for embedders too slow to grow a large store).
         scale_dimension: Dimension of the hash embedder, when it is used.
         batch: Messages per ``add`` call while growing the scale store.
-        encode_baseline: Also time sentence-transformers encoding the ingestion texts.
+        encode_baseline: Also time sentence-transformers encoding the ingestion texts: in
+            batches of 64 (its fastest), and one text per call as turns arrive one by one.
+        single_texts: Texts encoded one per call in each round (the first ones; a rate per
+            text, so a sample keeps the run short).
         seed: Seed of the synthetic conversation.
         rounds: Rounds of the ingestion part (each: a turn per add, a session per add, the
             raw encoder), reported as medians.
@@ -82,6 +85,7 @@ class SpeedOptions:
     scale_dimension: int = 384
     batch: int = 1000
     encode_baseline: bool = True
+    single_texts: int = 400
     seed: int = 0
     rounds: int = 3
 
@@ -281,6 +285,15 @@ def _ingestion(
             row["encode_texts_per_s"] = len(texts) / encode_s
             row["ingest_over_encode"] = row["turns_per_s"] / row["encode_texts_per_s"]
             row["session_over_encode"] = row["session_turns_per_s"] / row["encode_texts_per_s"]
+            singles = texts[: options.single_texts]
+            began = time.perf_counter()
+            for text in singles:
+                st.encode([text], normalize_embeddings=True, show_progress_bar=False)
+            single_s = time.perf_counter() - began
+            row["encode_single_texts_per_s"] = len(singles) / single_s if singles else None
+            row["ingest_over_single_encode"] = (
+                row["turns_per_s"] / row["encode_single_texts_per_s"] if singles else None
+            )
         rounds.append(row)
 
     def middle(key: str) -> float:
@@ -309,6 +322,16 @@ def _ingestion(
             "texts_per_s": middle("encode_texts_per_s"),
             "ingest_over_encode": middle("ingest_over_encode"),
             "session_batches_over_encode": middle("session_over_encode"),
+            "single": (
+                {
+                    "what": "the same model, one text per encode call (as turns arrive)",
+                    "texts": min(options.single_texts, len(texts)),
+                    "texts_per_s": middle("encode_single_texts_per_s"),
+                    "ingest_over_encode": middle("ingest_over_single_encode"),
+                }
+                if options.single_texts > 0 and texts
+                else None
+            ),
         }
     return out
 

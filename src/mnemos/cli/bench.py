@@ -211,7 +211,8 @@ def speed(
 
     Ingestion adds synthetic turns with the chosen embedder (default: the default
     embedder) into a fresh store, one turn per call, then again one session per call, and
-    times the raw encoder on the same texts, for --rounds rounds (medians reported). The
+    times the raw encoder on the same texts (in batches of 64, and one text per
+    call on the first 400), for --rounds rounds (medians reported). The
     scale part grows one store and one user scope (the worst case) to each size in
     memories, with the same embedder, or with a 384-dimensional hash embedder
     (--scale-embedder hash) for a model too slow to grow a large store; query encode
