@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from mnemos.engine.config import LEXICAL
 from mnemos.engine.recall import QueryAnalysis
 from mnemos.engine.text import analyze
+from mnemos.memory import Memory
 
 
 def test_bm25_leaves_out_the_names_of_the_people_asked_about() -> None:
@@ -11,7 +13,7 @@ def test_bm25_leaves_out_the_names_of_the_people_asked_about() -> None:
         terms=analyze("Where did Caroline Smith go with Mel and her dog Biscuit?"),
         people=["Caroline Smith", "Mel"],
     )
-    assert analysis.lexical_terms() == analyze("Where did go with and her dog Biscuit?")
+    assert analysis.lexical_terms() == analyze("Where did with and her dog Biscuit?")
 
 
 def test_a_query_of_only_a_name_keeps_it() -> None:
@@ -22,3 +24,31 @@ def test_a_query_of_only_a_name_keeps_it() -> None:
 def test_names_not_known_as_people_stay() -> None:
     analysis = QueryAnalysis(terms=analyze("What did Oslo feel like?"), people=[])
     assert analysis.lexical_terms() == analysis.terms
+
+
+def test_bm25_leaves_out_words_any_question_uses() -> None:
+    analysis = QueryAnalysis(terms=analyze("Who is getting married, and where?"))
+    assert analysis.lexical_terms() == ["marri"]
+    analysis = QueryAnalysis(terms=analyze("Where does Ana work now?"), people=["Ana"])
+    assert analysis.lexical_terms() == ["work"]
+
+
+def test_a_query_of_only_filler_and_names_keeps_the_filler() -> None:
+    analysis = QueryAnalysis(terms=analyze("What did Ana get?"), people=["Ana"])
+    assert analysis.lexical_terms() == ["get"]
+    analysis = QueryAnalysis(terms=analyze("Did it get going?"))
+    assert analysis.lexical_terms() == analysis.terms
+
+
+def test_a_memory_matching_only_filler_is_not_a_lexical_hit(mem: Memory) -> None:
+    mem.add(
+        [
+            {"role": "user", "name": "Ana", "content": "Biscuit still gets riverside walks."},
+            {"role": "user", "name": "Ana", "content": "The wedding is in Sintra in May."},
+        ],
+        user_id="ana",
+    )
+    asked = mem.search("Who is getting married now?", user_id="ana", config=LEXICAL)
+    assert asked.hits == []  # "get" and "now" matched the walks; "married" matches nothing
+    asked = mem.search("Who is getting married at the wedding?", user_id="ana", config=LEXICAL)
+    assert [h.text for h in asked.hits] == ["The wedding is in Sintra in May."]

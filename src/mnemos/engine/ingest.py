@@ -31,7 +31,7 @@ from rapidfuzz import fuzz
 from mnemos._ids import new_id
 from mnemos._time import now
 from mnemos.engine.derive import Candidate
-from mnemos.engine.text import analyze
+from mnemos.engine.text import LIGHT_VERBS, analyze
 from mnemos.models import HistoryEvent, MemoryChange, MemoryRecord
 from mnemos.nlp.entities import entity_key
 from mnemos.storage.base import Access, ClaimRow, MemoryWrite, StoreTransaction, Vector
@@ -45,11 +45,6 @@ STABLE_KINDS = frozenset({"fact", "preference", "profile", "plan"})
 FUZZY_MERGE = 92.0
 EMBEDDING_MERGE = 0.95
 FUZZY_GATE = 0.8  # below this similarity the texts are not compared at all
-# Verbs that say nothing of what a plan or a taste is about: values that share only these
-# ("give something back", "give up on it") are not the same thing.
-_LIGHT_VERBS = frozenset(
-    analyze("be do go get give have make take try start keep put come see let want need")
-)
 
 
 def claim_rows(record: MemoryRecord) -> list[ClaimRow]:
@@ -82,7 +77,7 @@ def _values_match(a: str, b: str) -> bool:
         return True
     short, long = sorted((set(analyze(a)), set(analyze(b))), key=len)
     shared = short & long
-    return bool(shared - _LIGHT_VERBS) and len(shared) / len(short) >= 0.5
+    return bool(shared - LIGHT_VERBS) and len(shared) / len(short) >= 0.5
 
 
 @dataclass

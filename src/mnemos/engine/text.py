@@ -15,7 +15,15 @@ from functools import lru_cache
 
 import Stemmer
 
-__all__ = ["STOP_WORDS", "analyze", "content_hash", "count_tokens", "normalize", "tokenize"]
+__all__ = [
+    "LIGHT_VERBS",
+    "STOP_WORDS",
+    "analyze",
+    "content_hash",
+    "count_tokens",
+    "normalize",
+    "tokenize",
+]
 
 _WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*", re.UNICODE)
 # What count_tokens counts: runs of letters/digits (long ones in 6-character pieces, as BPE
@@ -93,6 +101,13 @@ def _analyze(text: str) -> tuple[str, ...]:
             continue
         terms.append(_stem(token.replace("'", "")))
     return tuple(terms)
+
+
+# Verbs that say little of what a sentence is about ("get", "go", "make", "give up"), as
+# analysed terms. Not stop words: a claim's value may be nothing else ("I want to go").
+LIGHT_VERBS: frozenset[str] = frozenset(
+    analyze("be do go get give have make take try start keep put come see let want need")
+)
 
 
 def count_tokens(text: str) -> int:
