@@ -29,13 +29,13 @@ def test_names_not_known_as_people_stay() -> None:
 def test_bm25_leaves_out_words_any_question_uses() -> None:
     analysis = QueryAnalysis(terms=analyze("Who is getting married, and where?"))
     assert analysis.lexical_terms() == ["marri"]
-    analysis = QueryAnalysis(terms=analyze("Where does Ana work now?"), people=["Ana"])
-    assert analysis.lexical_terms() == ["work"]
+    analysis = QueryAnalysis(terms=analyze("What did Caroline make for the party?"))
+    assert analysis.lexical_terms() == analyze("Caroline party")
 
 
-def test_a_query_of_only_filler_and_names_keeps_the_filler() -> None:
+def test_a_query_of_only_filler_and_names_keeps_the_names() -> None:
     analysis = QueryAnalysis(terms=analyze("What did Ana get?"), people=["Ana"])
-    assert analysis.lexical_terms() == ["get"]
+    assert analysis.lexical_terms() == ["ana"]  # the name says more than "get"
     analysis = QueryAnalysis(terms=analyze("Did it get going?"))
     assert analysis.lexical_terms() == analysis.terms
 
@@ -48,7 +48,15 @@ def test_a_memory_matching_only_filler_is_not_a_lexical_hit(mem: Memory) -> None
         ],
         user_id="ana",
     )
-    asked = mem.search("Who is getting married now?", user_id="ana", config=LEXICAL)
-    assert asked.hits == []  # "get" and "now" matched the walks; "married" matches nothing
+    asked = mem.search("Who is getting married?", user_id="ana", config=LEXICAL)
+    assert asked.hits == []  # "get" matched the walks; "married" matches nothing
     asked = mem.search("Who is getting married at the wedding?", user_id="ana", config=LEXICAL)
     assert [h.text for h in asked.hits] == ["The wedding is in Sintra in May."]
+
+
+def test_names_are_scored_when_the_rest_of_the_query_matches_nothing() -> None:
+    analysis = QueryAnalysis(terms=analyze("Where does Ana live?"), people=["Ana"])
+    assert analysis.lexical_terms() == ["live"]
+    assert analysis.fallback_terms(["live"]) == ["ana", "live"]
+    analysis = QueryAnalysis(terms=analyze("Who is getting married?"))
+    assert analysis.fallback_terms(analysis.lexical_terms()) is None  # "get" stays out

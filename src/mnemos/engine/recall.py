@@ -36,8 +36,8 @@ SPEAKER_POOL = 50  # lexical candidates the speaker channel looks at
 
 
 # Terms a question uses whatever it asks about, as analysed: light verbs ("who is getting
-# married", "where did they go") and words of the present ("where does she work now").
-QUESTION_FILLER: frozenset[str] = LIGHT_VERBS | frozenset(analyze("now currently still ever"))
+# married", "where did they go").
+QUESTION_FILLER: frozenset[str] = LIGHT_VERBS
 
 
 @dataclass(slots=True)
@@ -52,28 +52,33 @@ class QueryAnalysis:
     slots: list[str] = field(default_factory=list)
 
     def lexical_terms(self) -> list[str]:
-        """The terms BM25 scores: the query's, less the names of the known people it asks
-        about and the words a question uses whatever it is about (light verbs, "now",
-        "still": :data:`QUESTION_FILLER`); failing those, the query less the names;
-        failing that, the whole query.
+        """The terms BM25 scores first: the query's, less the names of the known people it
+        asks about and the light verbs any question may use ("getting", "go":
+        :data:`QUESTION_FILLER`); failing those, the names; failing that, the whole
+        query. See :meth:`fallback_terms` for when they match nothing.
 
         In a personal store a person's name is on a large share of the memories (every
         turn they said carries it as its speaker), so as a BM25 term it says little more
         than who spoke, which the speaker and graph channels say exactly, and it makes
         the full-text index score half the scope. Leaving it out kept LoCoMo dev recall
-        (R@10 0.856 against 0.855) and cut search p50 from 16.1 to 10.3 ms. Filler says
-        nothing of what is asked, yet a memory matching only it ("Who is getting
+        (R@10 0.856 against 0.855) and cut search p50 from 16.1 to 10.3 ms. A light verb
+        says nothing of what is asked, yet a memory matching only it ("Who is getting
         married?" against "Biscuit still gets riverside walks") took the lexical
-        channel's first rank, and fusion counts ranks, not how much of the query
-        matched. When the rest of the query matches nothing, the lexical channel finds
-        nothing: the other channels answer (LoCoMo dev R@10 0.856 against 0.855).
+        channel's first rank: fusion counts ranks, not how much of the query matched.
         """
         names = {t for name in self.people for t in analyze(name)}
         return (
             [t for t in self.terms if t not in names and t not in QUESTION_FILLER]
-            or [t for t in self.terms if t not in names]
+            or [t for t in self.terms if t not in QUESTION_FILLER]
             or self.terms
         )
+
+    def fallback_terms(self, tried: list[str]) -> list[str] | None:
+        """What BM25 scores when ``tried`` matched nothing: the names put back (they still
+        rank what mentions those people), or ``None`` when that adds nothing. Light verbs
+        stay out: a match on them alone is noise."""
+        terms = [t for t in self.terms if t not in QUESTION_FILLER] or self.terms
+        return None if terms == tried else terms
 
 
 def analyse_query(
@@ -202,6 +207,9 @@ def run_channels(
     if "bm25" in channels:
         terms = analysis.lexical_terms()
         found["bm25"] = store.lexical_search(access, mq, terms, pool, weights=cfg.fields)
+        retry = None if found["bm25"] else analysis.fallback_terms(terms)
+        if retry is not None:
+            found["bm25"] = store.lexical_search(access, mq, retry, pool, weights=cfg.fields)
     if "vector" in channels and query_vector is not None:
         found["vector"] = store.vector_search(access, mq, query_vector, pool)
     if "graph" in channels and analysis.entity_ids:
