@@ -35,11 +35,6 @@ __all__ = ["QueryAnalysis", "analyse_query", "personalized_pagerank", "run_chann
 SPEAKER_POOL = 50  # lexical candidates the speaker channel looks at
 
 
-# Terms a question uses whatever it asks about, as analysed: light verbs ("who is getting
-# married", "where did they go").
-QUESTION_FILLER: frozenset[str] = LIGHT_VERBS
-
-
 @dataclass(slots=True)
 class QueryAnalysis:
     """What a query asks about."""
@@ -54,8 +49,8 @@ class QueryAnalysis:
     def lexical_terms(self) -> list[str]:
         """The terms BM25 scores first: the query's, less the names of the known people it
         asks about and the light verbs any question may use ("getting", "go":
-        :data:`QUESTION_FILLER`); failing those, the names; failing that, the whole
-        query. See :meth:`fallback_terms` for when they match nothing.
+        :data:`~mnemos.engine.text.LIGHT_VERBS`); failing those, the names; failing that,
+        the whole query. See :meth:`fallback_terms` for when they match nothing.
 
         In a personal store a person's name is on a large share of the memories (every
         turn they said carries it as its speaker), so as a BM25 term it says little more
@@ -68,8 +63,8 @@ class QueryAnalysis:
         """
         names = {t for name in self.people for t in analyze(name)}
         return (
-            [t for t in self.terms if t not in names and t not in QUESTION_FILLER]
-            or [t for t in self.terms if t not in QUESTION_FILLER]
+            [t for t in self.terms if t not in names and t not in LIGHT_VERBS]
+            or [t for t in self.terms if t not in LIGHT_VERBS]
             or self.terms
         )
 
@@ -77,7 +72,7 @@ class QueryAnalysis:
         """What BM25 scores when ``tried`` matched nothing: the names put back (they still
         rank what mentions those people), or ``None`` when that adds nothing. Light verbs
         stay out: a match on them alone is noise."""
-        terms = [t for t in self.terms if t not in QUESTION_FILLER] or self.terms
+        terms = [t for t in self.terms if t not in LIGHT_VERBS] or self.terms
         return None if terms == tried else terms
 
 
