@@ -12,6 +12,7 @@ import pytest
 from mnemos import Memory
 from mnemos.embedders import create_embedder
 from mnemos.engine.text import analyze
+from mnemos.errors import InvalidInputError
 from mnemos.storage.base import IndexText, MemoryWrite
 from mnemos.storage.migrations import LATEST_VERSION, MIGRATIONS
 from mnemos.storage.sqlite import SQLiteStore
@@ -406,3 +407,13 @@ def test_a_store_dropped_without_close_stops_its_checkpoint_thread(tmp_path: Pat
     gc.collect()
     thread.join(timeout=10)
     assert not thread.is_alive()
+
+
+@pytest.mark.parametrize("pages", [0, -5, 2.5, "1000", True])
+def test_a_bad_checkpoint_threshold_is_refused_before_the_store_is_touched(
+    tmp_path: Path, pages: object
+) -> None:
+    path = tmp_path / "never.db"
+    with pytest.raises(InvalidInputError, match="checkpoint_pages"):
+        SQLiteStore(path, checkpoint_pages=pages)  # type: ignore[arg-type]
+    assert not path.exists()

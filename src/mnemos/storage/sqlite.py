@@ -812,6 +812,15 @@ class SQLiteStore:
         lexical_recent: int = LEXICAL_RECENT,
         checkpoint_pages: int = _CHECKPOINT_PAGES,
     ) -> None:
+        if isinstance(checkpoint_pages, bool) or not isinstance(checkpoint_pages, int):
+            raise InvalidInputError(
+                "checkpoint_pages must be a whole number of pages", field="checkpoint_pages"
+            )
+        if checkpoint_pages < 1:
+            raise InvalidInputError(
+                f"checkpoint_pages must be at least 1, not {checkpoint_pages}",
+                field="checkpoint_pages",
+            )
         self.path = Path(path).expanduser()
         self._busy_timeout_s = busy_timeout_s
         self._lexical_exact = lexical_exact_postings
