@@ -26,21 +26,21 @@ def test_names_not_known_as_people_stay() -> None:
     assert analysis.lexical_terms() == analysis.terms
 
 
-def test_bm25_leaves_out_words_any_question_uses() -> None:
+def test_bm25_leaves_out_light_verbs() -> None:
     analysis = QueryAnalysis(terms=analyze("Who is getting married, and where?"))
     assert analysis.lexical_terms() == ["marri"]
     analysis = QueryAnalysis(terms=analyze("What did Caroline make for the party?"))
     assert analysis.lexical_terms() == analyze("Caroline party")
 
 
-def test_a_query_of_only_filler_and_names_keeps_the_names() -> None:
+def test_a_query_of_only_light_verbs_and_names_keeps_the_names() -> None:
     analysis = QueryAnalysis(terms=analyze("What did Ana get?"), people=["Ana"])
     assert analysis.lexical_terms() == ["ana"]  # the name says more than "get"
     analysis = QueryAnalysis(terms=analyze("Did it get going?"))
     assert analysis.lexical_terms() == analysis.terms
 
 
-def test_a_memory_matching_only_filler_is_not_a_lexical_hit(mem: Memory) -> None:
+def test_a_memory_matching_only_a_light_verb_is_not_a_lexical_hit(mem: Memory) -> None:
     mem.add(
         [
             {"role": "user", "name": "Ana", "content": "Biscuit still gets riverside walks."},
