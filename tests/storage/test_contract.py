@@ -112,6 +112,42 @@ def test_written_records_read_back_equal(store: Store) -> None:
     assert store.evidence(ACCESS, [rec.id]) == {rec.id: [ep]}
 
 
+def test_a_snapshot_reads_one_state_of_the_store(open_store: Callable[[], Store]) -> None:
+    """Inside a snapshot, reads (the partition's vector and lexical searches included) do
+    not see what another writer commits meanwhile; after it, and in the next, they do."""
+    reader, writer = open_store(), open_store()
+    first = episode(text="bees in the garden")
+    kept = memory(first)
+    put(writer, (first, kept, vec(1.0)))
+    later = episode(text="bees on the roof")
+    added = memory(later)
+    with reader.snapshot():
+        assert [m for m, _ in reader.lexical_search(ACCESS, q(), ["bee"], 10)] == [kept.id]
+        put(writer, (later, added, vec(1.0)))
+        with reader.snapshot():  # nested: the same state
+            assert reader.get_memories(ACCESS, [added.id]) == []
+        assert [m for m, _ in reader.vector_search(ACCESS, q(), vec(1.0), 10)] == [kept.id]
+        assert [m for m, _ in reader.lexical_search(ACCESS, q(), ["bee"], 10)] == [kept.id]
+    assert reader.get_memories(ACCESS, [added.id]) == [added]
+    with reader.snapshot():
+        assert {m for m, _ in reader.vector_search(ACCESS, q(), vec(1.0), 10)} == {
+            kept.id,
+            added.id,
+        }
+
+
+def test_a_failed_read_inside_a_snapshot_ends_it(store: Store) -> None:
+    """An error inside a snapshot leaves no read transaction open behind it."""
+    ep = episode(text="bees in the garden")
+    put(store, (ep, memory(ep), None))
+    with pytest.raises(RuntimeError), store.snapshot():
+        store.get_episodes(ACCESS, [ep.id])
+        raise RuntimeError("boom")
+    later = episode(text="bees on the roof")
+    put(store, (later, memory(later), None))
+    assert store.get_episodes(ACCESS, [later.id]) == [later]
+
+
 def test_a_failed_transaction_writes_nothing(store: Store) -> None:
     ep = episode()
     with pytest.raises(RuntimeError), store.transaction() as tx:

@@ -657,24 +657,36 @@ class Engine:
             occurred_before=parsed.occurred_before,
             conditions=parsed.conditions,
         )
-        analysis = analyse_query(self.store, self.access, scope.user_id, text, when or now())
+        # The query is embedded before the snapshot opens, so the read transaction is
+        # held only while the store is read.
         vector = self.embeddings.query_vector(text) if "vector" in cfg.active_channels() else None
-        anchors: dict[str, tuple[str | None, str, str | None]] = {}
-        rankings = run_channels(
-            self.store, self.access, mq, analysis, vector, cfg, max(cfg.candidates, limit), anchors
-        )
-        names = {t for n in analysis.entity_names for t in analyze(n)}
-        hits = assemble(
-            self.store,
-            self.access,
-            mq,
-            rankings,
-            cfg,
-            limit,
-            budget,
-            set(analysis.terms) - names,
-            anchors,
-        )
+        # Every channel and the hits read one state of the store: a write committed
+        # meanwhile cannot leave a hit without its record or its context.
+        with self.store.snapshot():
+            analysis = analyse_query(self.store, self.access, scope.user_id, text, when or now())
+            anchors: dict[str, tuple[str | None, str, str | None]] = {}
+            rankings = run_channels(
+                self.store,
+                self.access,
+                mq,
+                analysis,
+                vector,
+                cfg,
+                max(cfg.candidates, limit),
+                anchors,
+            )
+            names = {t for n in analysis.entity_names for t in analyze(n)}
+            hits = assemble(
+                self.store,
+                self.access,
+                mq,
+                rankings,
+                cfg,
+                limit,
+                budget,
+                set(analysis.terms) - names,
+                anchors,
+            )
         return SearchResult(
             query=text,
             hits=hits,

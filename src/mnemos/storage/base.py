@@ -291,6 +291,11 @@ class Store(KeyStore, Protocol):
         """Release connections and caches. Idempotent."""
         ...
 
+    def snapshot(self) -> AbstractContextManager[None]:
+        """A block in which every read of this thread sees one state of the store: what
+        another writer commits meanwhile is seen after the block. Blocks nest."""
+        ...
+
     # -- reads -----------------------------------------------------------------------------
 
     def get_memories(self, access: Access, ids: Sequence[str]) -> list[MemoryRecord]:

@@ -914,8 +914,29 @@ class SQLiteStore:
             raise ClosedError(f"the store {self.path} is closed")
 
     @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read of this thread inside the block is one read transaction: one state of
+        the store, whatever is committed meanwhile (see :meth:`Store.snapshot`)."""
+        if getattr(self._local, "snapshot", None) is not None:
+            yield
+            return
+        with self._read():
+            self._local.snapshot = {}
+            try:
+                yield
+            finally:
+                self._local.snapshot = None
+
+    @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
         conn = self._reader()
+        if getattr(self._local, "snapshot", None) is not None:
+            # Inside a snapshot: its read transaction is already open.
+            try:
+                yield conn
+            except sqlite3.Error as exc:
+                raise _translate(exc, str(self.path)) from None
+            return
         try:
             conn.execute("BEGIN")
             try:
@@ -1875,11 +1896,17 @@ class SQLiteStore:
         """What every call into the scope's partition passes: the store's epoch and change
         sequence (a partition synced at this sequence has nothing to load), the loader,
         and the query's filters."""
-        meta = dict(
-            conn.execute(
-                "SELECT key, value FROM mnemos_meta WHERE key IN ('epoch', 'change_seq')"
-            ).fetchall()
-        )
+        # Within a snapshot the store's state cannot move: it is read once.
+        held: dict[str, Any] | None = getattr(self._local, "snapshot", None)
+        meta = None if held is None else held.get("meta")
+        if meta is None:
+            meta = dict(
+                conn.execute(
+                    "SELECT key, value FROM mnemos_meta WHERE key IN ('epoch', 'change_seq')"
+                ).fetchall()
+            )
+            if held is not None:
+                held["meta"] = meta
         allowed = self._allowed_rids(conn, access, query)
         return {
             "epoch": str(meta["epoch"]),
