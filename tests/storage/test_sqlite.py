@@ -242,6 +242,70 @@ def test_common_terms_of_a_small_scope_stay_within_it(tmp_path: Path) -> None:
         store.close()
 
 
+def _coffee_store(path: Path, users: int) -> SQLiteStore:
+    """Ten memories per user, each holding "coffee" and "tea"."""
+    store = SQLiteStore(path)
+    store.bind_embedder("test-embedder", 8)
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    eps = [
+        episode(user=f"u{i % users}", text=f"coffee and tea {i}", at=t0 + timedelta(days=i))
+        for i in range(10 * users)
+    ]
+    with store.transaction() as tx:
+        tx.insert_episodes(eps)
+        for e in eps:
+            w, vs = write(memory(e))
+            tx.put_vectors(vs)
+            tx.insert_memories([w])
+    return store
+
+
+def test_the_scope_phrase_is_used_where_it_spares_other_scopes_matches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A small scope among many is searched with its scope phrase, and the one scope of a
+    store without it; the phrase changes what is read, never the scores."""
+    import mnemos.storage.sqlite as sqlite_module
+
+    terms = analyze("coffee tea")
+    statements: list[str] = []
+
+    def search(store: SQLiteStore, user: str = "u1") -> list[tuple[str, float]]:
+        statements.clear()
+        store._reader().set_trace_callback(statements.append)
+        try:
+            return store.lexical_search(ACCESS, q(user=user), terms, 20)
+        finally:
+            store._reader().set_trace_callback(None)
+
+    def phrased() -> bool:
+        return any("bm25" in s and "scope :" in s for s in statements)
+
+    many = _coffee_store(tmp_path / "many.db", users=8)
+    try:
+        search(many)  # loads the partition: its size is known from here on
+        found = search(many)
+        assert len(found) == 10
+        assert phrased()  # 10 of 80 memories: the other 70 matches are spared
+        # Without the phrase (reading the scope's list priced above any match it spares),
+        # the same memories with the same scores.
+        monkeypatch.setattr(sqlite_module, "_SCOPE_POSTING_COST", float("inf"))
+        assert search(many) == found
+        assert not phrased()
+    finally:
+        many.close()
+    alone = _coffee_store(tmp_path / "alone.db", users=1)
+    try:
+        # However cheap reading the scope's list, it would spare nothing: the scope is
+        # the whole store.
+        monkeypatch.setattr(sqlite_module, "_SCOPE_POSTING_COST", 0.0)
+        search(alone, "u0")
+        assert len(search(alone, "u0")) == 10
+        assert not phrased()
+    finally:
+        alone.close()
+
+
 def test_planner_statistics_are_taken_as_the_store_grows(tmp_path: Path) -> None:
     """Without statistics SQLite guesses how selective an index is, and at scale guessed
     badly; a store that grows gets them without being closed or analysed by hand."""

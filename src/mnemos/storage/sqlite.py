@@ -65,6 +65,9 @@ _CHUNK = 900  # stay far below SQLite's bound-parameter limit
 # recent memories holding the remaining, common terms are scored.
 LEXICAL_EXACT_POSTINGS = 8_000
 LEXICAL_RECENT = 2_000
+# Reading one posting of a scope's phrase costs a small share of scoring one matched row
+# with BM25 (a thirtieth to a twentieth, measured on a store of ten scopes).
+_SCOPE_POSTING_COST = 1 / 16
 _PARTITION_BATCH = 10_000  # rows per batch when a scope's partition loads
 # Planner statistics: first taken once this many memories are written, and sampled from
 # at most about this many rows of each index.
@@ -1458,12 +1461,18 @@ class SQLiteStore:
             common = present[len(exact) :]
             scored: list[tuple[int, float]] = []
             size = cache.loaded_rows(access.tenant, user_id)
+            written: int | None = None
             if exact:
                 # The partition keeps only the scope's memories, so the scope phrase is
-                # there to spare FTS5 scoring other scopes' postings. It costs reading the
+                # there to spare FTS5 scoring other scopes' matches. It costs reading the
                 # scope's whole posting list (BM25 counts every phrase's matches), so it is
-                # left out for a scope larger than the postings it would filter.
-                scoped = size is not None and size < postings
+                # used where the matches it spares (the postings outside the scope, by the
+                # scope's share of the store) cost more than reading that list.
+                scoped = False
+                if size is not None:
+                    (written,) = conn.execute("SELECT max(rid) FROM memories").fetchone()
+                    others = postings * (1 - size / written) if written else 0.0
+                    scoped = size * _SCOPE_POSTING_COST < others
                 scored += conn.execute(
                     f"SELECT rowid, -{rank} FROM memory_fts WHERE memory_fts MATCH ?",
                     [match(exact, scoped=scoped)],
@@ -1472,7 +1481,8 @@ class SQLiteStore:
                 # Likewise for a scope that holds most of the store: the most recent
                 # matches of the whole store are then mostly the scope's, and enough more
                 # are read that about ``lexical_recent`` of them are.
-                (written,) = conn.execute("SELECT max(rid) FROM memories").fetchone()
+                if written is None:
+                    (written,) = conn.execute("SELECT max(rid) FROM memories").fetchone()
                 recent, scoped = self._lexical_recent, True
                 if size and written and size * 2 >= written:
                     recent, scoped = -(-self._lexical_recent * written // size), False
