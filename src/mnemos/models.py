@@ -49,10 +49,29 @@ MEMORY_KINDS: tuple[str, ...] = get_args(MemoryKind)
 MEMORY_STATUSES: tuple[str, ...] = get_args(MemoryStatus)
 
 T = TypeVar("T")
+R = TypeVar("R", bound="_Record")
+_set = object.__setattr__
 
 
 class _Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def trusted(cls: type[R], **values: Any) -> R:
+    """A record built from values that are valid already (read back from the store, or
+    taken from other records), with every field given in the order the model declares.
+
+    Neither validation nor ``model_construct``'s per-field handling of aliases and
+    defaults: the record equals what ``model_construct`` builds, in under half the time
+    (a search builds about a hundred records).
+    """
+    assert list(values) == list(cls.__pydantic_fields__), f"{cls.__name__}: {list(values)}"
+    record = cls.__new__(cls)
+    _set(record, "__dict__", values)
+    _set(record, "__pydantic_fields_set__", set(values))
+    _set(record, "__pydantic_extra__", None)
+    _set(record, "__pydantic_private__", None)
+    return record
 
 
 class Message(_Record):

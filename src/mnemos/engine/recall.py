@@ -24,7 +24,7 @@ import numpy.typing as npt
 from mnemos.engine.config import SearchConfig
 from mnemos.engine.fusion import max_rrf, rrf
 from mnemos.engine.text import LIGHT_VERBS, analyze, count_tokens
-from mnemos.models import Episode, Evidence, MemoryRecord, SearchHit
+from mnemos.models import Episode, Evidence, MemoryRecord, SearchHit, trusted
 from mnemos.nlp.entities import entity_key, extract_mentions
 from mnemos.nlp.timex import parse_query_window
 from mnemos.storage.base import Access, MemoryQuery, Store, Vector
@@ -233,7 +233,8 @@ def run_channels(
 
 def _evidence(episode: Episode) -> Evidence:
     # The episode was validated on its way into the store.
-    return Evidence.model_construct(
+    return trusted(
+        Evidence,
         episode_id=episode.id,
         role=episode.role,
         name=episode.name,
@@ -263,7 +264,8 @@ def build_hit(
             seen += "\n" + episode.text
     evidence_ids = {e.id for e in evidence}
     # Every part comes from validated records: no second validation.
-    return SearchHit.model_construct(
+    return trusted(
+        SearchHit,
         id=record.id,
         text=record.text,
         kind=record.kind,

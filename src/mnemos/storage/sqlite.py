@@ -41,7 +41,15 @@ from mnemos.errors import (
     StorePathError,
 )
 from mnemos.keys import ApiKey
-from mnemos.models import Entity, Episode, EraseResult, HistoryEvent, MemoryRecord, StoreStats
+from mnemos.models import (
+    Entity,
+    Episode,
+    EraseResult,
+    HistoryEvent,
+    MemoryRecord,
+    StoreStats,
+    trusted,
+)
 from mnemos.storage.base import (
     Access,
     ClaimRow,
@@ -1172,7 +1180,8 @@ class SQLiteStore:
         assert created is not None
         assert updated is not None
         # Rows the store wrote itself were validated on the way in: skip re-validation.
-        return MemoryRecord.model_construct(
+        return trusted(
+            MemoryRecord,
             id=mid,
             tenant=tenant,
             user_id=user_id,
@@ -1188,10 +1197,10 @@ class SQLiteStore:
             expired_at=from_db(expired_at),
             status=status,
             version=version,
-            superseded_by=superseded_by,
             metadata=json.loads(metadata),
-            attributes=json.loads(attributes),
             episode_ids=episode_ids,
+            superseded_by=superseded_by,
+            attributes=json.loads(attributes),
         )
 
     @staticmethod
@@ -1214,7 +1223,8 @@ class SQLiteStore:
         recorded = from_db(recorded_at)
         assert occurred is not None
         assert recorded is not None
-        return Episode.model_construct(
+        return trusted(
+            Episode,
             id=eid,
             tenant=tenant,
             user_id=user_id,
