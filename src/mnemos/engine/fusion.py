@@ -55,6 +55,8 @@ def rrf(
     if any(w < 0 for w in weights.values()):
         raise ValueError("weights must not be negative")
     fused: dict[K, Fused[K]] = {}
+    # Each key's best single rank and the first channel to give it: channels come in
+    # order, so a later channel replaces it only with a strictly better rank.
     order: dict[K, tuple[int, int]] = {}
     for channel_index, (channel, keys) in enumerate(rankings.items()):
         weight = weights.get(channel, 1.0)
@@ -63,11 +65,12 @@ def rrf(
             if item is None:
                 item = fused[key] = Fused(key, 0.0)
                 order[key] = (position, channel_index)
-            if channel in item.ranks:
+            elif channel in item.ranks:
                 continue
+            elif position < order[key][0]:
+                order[key] = (position, channel_index)
             item.ranks[channel] = position
             item.score += weight / (k + position)
-            order[key] = min(order[key], (position, channel_index))
     return sorted(fused.values(), key=lambda f: (-f.score, order[f.key]))
 
 

@@ -165,16 +165,17 @@ def personalized_pagerank(
         1.0, deg_e[seed_nodes], out=np.zeros(len(seed_nodes)), where=deg_e[seed_nodes] > 0
     )
     restart[seed_nodes] = specificity / specificity.sum()
-    to_m = np.divide(1.0, deg_e, out=np.zeros(n_e), where=deg_e > 0)[ee]
-    to_e = np.divide(1.0, deg_m, out=np.zeros(n_m), where=deg_m > 0)[em]
-    r_e: npt.NDArray[np.floating[Any]] = restart.copy()
-    r_m: npt.NDArray[np.floating[Any]] = np.zeros(n_m)
+    # Each edge's share of a step, the continuation probability folded in once.
+    to_m = (damping * np.divide(1.0, deg_e, out=np.zeros(n_e), where=deg_e > 0))[ee]
+    to_e = (damping * np.divide(1.0, deg_m, out=np.zeros(n_m), where=deg_m > 0))[em]
+    jump = (1 - damping) * restart
+    r_e: npt.NDArray[Any] = restart.copy()
+    r_m: npt.NDArray[Any] = np.zeros(n_m)
     total_m = np.zeros(n_m)
     for _ in range(iterations):
         r_m, r_e = (
-            damping * np.bincount(em, weights=r_e[ee] * to_m, minlength=n_m),
-            (1 - damping) * restart
-            + damping * np.bincount(ee, weights=r_m[em] * to_e, minlength=n_e),
+            np.bincount(em, weights=r_e[ee] * to_m, minlength=n_m),
+            jump + np.bincount(ee, weights=r_m[em] * to_e, minlength=n_e),
         )
         total_m += r_m
     reached = np.flatnonzero(total_m > 0)
