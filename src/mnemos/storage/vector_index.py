@@ -248,7 +248,7 @@ class _Partition:
         chosen = np.concatenate([closer, tied])
         scores = self._vectors_at(chosen) @ vector
         order = np.lexsort((self.rids[chosen], -scores))[:limit]  # ties: earlier written
-        return [(str(self.ids[chosen[j]]), float(scores[j])) for j in order]
+        return self._pairs(chosen[order], scores[order])
 
     def _link(self, at: int, links: tuple[int, ...]) -> None:
         """Record the entities memory ``at`` mentions, in both directions."""
@@ -422,14 +422,15 @@ class _Partition:
                     best = np.take_along_axis(best, top, axis=1)
             for at_row, score_row in zip(best_at, best, strict=True):
                 order = np.lexsort((self.rids[at_row], -score_row))  # ties: earlier written
-                out.append(
-                    [
-                        (str(self.ids[at_row[j]]), float(score_row[j]))
-                        for j in order
-                        if np.isfinite(score_row[j])
-                    ][:k]
-                )
+                order = order[np.isfinite(score_row[order])][:k]
+                out.append(self._pairs(at_row[order], score_row[order]))
         return out
+
+    def _pairs(
+        self, positions: npt.NDArray[np.int64], scores: npt.NDArray[Any]
+    ) -> list[tuple[str, float]]:
+        """``(memory id, score)`` for positions in the partition, converted in bulk."""
+        return list(zip(self.ids[positions].tolist(), scores.tolist(), strict=True))
 
     def rank(
         self,
@@ -460,7 +461,7 @@ class _Partition:
             unique, total = unique[chosen], total[chosen]
         # Ties go to the earlier written memory, whatever order the partition loaded in.
         order = np.lexsort((self.rids[unique], -total))[:limit]
-        return [(str(self.ids[unique[i]]), float(total[i])) for i in order]
+        return self._pairs(unique[order], total[order])
 
     def _entity(self, entity_id: str) -> int:
         index = self.entity_index.get(entity_id)
