@@ -60,3 +60,50 @@ def test_names_are_scored_when_the_rest_of_the_query_matches_nothing() -> None:
     assert analysis.fallback_terms(["live"]) == ["ana", "live"]
     analysis = QueryAnalysis(terms=analyze("Who is getting married?"))
     assert analysis.fallback_terms(analysis.lexical_terms()) is None  # "get" stays out
+
+
+def test_a_days_turns_put_what_the_person_asked_about_said_first(mem: Memory) -> None:
+    """Every turn of a day fits a question about that day equally well: among them, the
+    time channel ranks what the person asked about said before what others said."""
+    from datetime import UTC, datetime
+
+    from mnemos.engine.config import SearchConfig
+    from mnemos.engine.recall import analyse_query, run_channels
+    from mnemos.storage.base import MemoryQuery, ScopeFilter
+
+    lines = [
+        ("Ben", "I repaired the old bicycle."),
+        ("Ben", "The chain was rusty."),
+        ("Ana", "I baked bread for the neighbours."),
+        ("Ben", "Then I cycled to the lake."),
+        ("Ana", "They loved the rye loaf."),
+    ]
+    mem.add(
+        [{"role": "user", "name": n, "content": t} for n, t in lines],
+        user_id="u",
+        at="2023-05-25T15:00:00Z",
+    )
+    mem.add(
+        {"role": "user", "name": "Ana", "content": "A quiet week."}, user_id="u", at="2023-06-02"
+    )
+    engine = mem._engine_
+    asked = "What did Ana do on 25 May, 2023?"
+    analysis = analyse_query(
+        engine.store, engine.access, "u", asked, datetime(2024, 1, 1, tzinfo=UTC)
+    )
+    assert analysis.people == ["Ana"]
+    found = run_channels(
+        engine.store,
+        engine.access,
+        MemoryQuery(scope=ScopeFilter(user_id="u")),
+        analysis,
+        None,
+        SearchConfig(weights={"bm25": 1.0, "time": 1.0}),
+        100,
+    )
+    anchors = engine.store.memory_anchors(engine.access, [m for m, _ in found["time"]])
+    speakers = [anchors[m][2] for m, _ in found["time"]]
+    assert set(speakers) == {"Ana", "Ben"}  # the day's turns, not the week after
+    first_ben = speakers.index("Ben")
+    assert set(speakers[:first_ben]) == {"Ana"}
+    assert "Ana" not in speakers[first_ben:]
