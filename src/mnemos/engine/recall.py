@@ -228,17 +228,7 @@ def run_channels(
         found["profile"] = store.slot_search(access, mq, analysis.slots, pool)
     if "time" in channels and analysis.window is not None:
         start, end = analysis.window
-        timed = store.time_search(access, mq, start, end, pool)
-        if analysis.people and timed:
-            # A day's turns fit a day's window equally well: among equal fits, what the
-            # people asked about said comes first.
-            known = anchors if anchors is not None else {}
-            missing = [mid for mid, _ in timed if mid not in known]
-            if missing:
-                known.update(store.memory_anchors(access, missing))
-            people = set(analysis.people)
-            timed.sort(key=lambda h: (-h[1], known.get(h[0], (None, "", None))[2] not in people))
-        found["time"] = timed
+        found["time"] = store.time_search(access, mq, start, end, pool)
     return {c: hits for c, hits in found.items() if hits}
 
 
