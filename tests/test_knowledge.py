@@ -141,6 +141,20 @@ def test_time_bounded_questions_find_what_happened_then(mem: Memory) -> None:
     assert hits[0].ranks.get("time") == 1
 
 
+def test_a_day_asked_about_ranks_its_turns_by_the_query_words(mem: Memory) -> None:
+    day = "2023-06-03T10:00:00Z"
+    for text in ["Morning! How was the week?", "The weather here is grand."]:
+        say(mem, text, day, who="Maria")
+    say(mem, "I just started volunteering at a dog shelter.", day, who="Maria")
+    say(mem, "Talk soon!", day, who="Maria")
+    say(mem, "I started a pottery class.", "2023-05-01T10:00:00Z", who="Maria", session="s0")
+    question = "Where did Maria volunteer on 3 June, 2023?"
+    time_only = LEXICAL.model_copy(update={"weights": {"bm25": 1e-9, "time": 1.0}})
+    hits = mem.search(question, user_id="ana", config=time_only, limit=5).hits
+    assert "volunteering" in hits[0].text
+    assert hits[0].ranks["time"] == 1
+
+
 def test_the_graph_finds_evidence_that_shares_no_words_with_the_query(
     tmp_path: Path,
 ) -> None:

@@ -228,7 +228,13 @@ def run_channels(
         found["profile"] = store.slot_search(access, mq, analysis.slots, pool)
     if "time" in channels and analysis.window is not None:
         start, end = analysis.window
-        found["time"] = store.time_search(access, mq, start, end, pool)
+        timed = store.time_search(access, mq, start, end, pool)
+        # Among memories that fit the window equally (a day's turns, say), those that
+        # match the query's words come first, in lexical order; the rest keep theirs.
+        lexical_rank = {mid: rank for rank, (mid, _) in enumerate(found.get("bm25", []))}
+        unmatched = len(lexical_rank)
+        timed.sort(key=lambda hit: (-hit[1], lexical_rank.get(hit[0], unmatched)))
+        found["time"] = timed
     return {c: hits for c, hits in found.items() if hits}
 
 
