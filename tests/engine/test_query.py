@@ -54,9 +54,30 @@ def test_a_memory_matching_only_a_light_verb_is_not_a_lexical_hit(mem: Memory) -
     assert [h.text for h in asked.hits] == ["The wedding is in Sintra in May."]
 
 
-def test_names_are_scored_when_the_rest_of_the_query_matches_nothing() -> None:
+def test_bm25_leaves_out_words_that_phrase_the_question() -> None:
+    analysis = QueryAnalysis(terms=analyze("What is the name of Ana's dog?"), people=["Ana"])
+    assert analysis.lexical_terms() == ["dog"]
+    analysis = QueryAnalysis(terms=analyze("What did Jon say about the store?"), people=["Jon"])
+    assert analysis.lexical_terms() == ["store"]
+    analysis = QueryAnalysis(terms=analyze("Where does Ana live now?"), people=["Ana"])
+    assert analysis.lexical_terms() == ["live", "now"]  # "now" tells of a change
+    analysis = QueryAnalysis(terms=analyze("What kind of name?"))
+    assert analysis.lexical_terms() == analysis.terms  # nothing else to score
+
+
+def test_a_memory_matching_only_a_question_word_is_not_a_lexical_hit(mem: Memory) -> None:
+    for text in ["Say it again, louder!", "I work at Tidewater as an analyst."]:
+        mem.add([{"role": "user", "name": "Ana", "content": text}], user_id="ana")
+    asked = mem.search("What did Ana say about work?", user_id="ana", config=LEXICAL)
+    assert [h.text for h in asked.hits] == ["I work at Tidewater as an analyst."]
+
+
+def test_names_are_not_scored_when_the_rest_of_the_query_matches_nothing(mem: Memory) -> None:
     analysis = QueryAnalysis(terms=analyze("Where does Ana live?"), people=["Ana"])
     assert analysis.lexical_terms() == ["live"]
-    assert analysis.fallback_terms(["live"]) == ["ana", "live"]
-    analysis = QueryAnalysis(terms=analyze("Who is getting married?"))
-    assert analysis.fallback_terms(analysis.lexical_terms()) is None  # "get" stays out
+    mem.add([{"role": "user", "name": "Ana", "content": "I ran 5 km today."}], user_id="ana")
+    mem.add([{"role": "user", "name": "Ana", "content": "My sister is Clara."}], user_id="ana")
+    # "ana" is on every memory Ana said: as a term it would rank them all, by length.
+    assert mem.search("Where does Ana live?", user_id="ana", config=LEXICAL).hits == []
+    hits = mem.search("Where does Ana live?", user_id="ana").hits
+    assert all("bm25" not in h.ranks for h in hits)

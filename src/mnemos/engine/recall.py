@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from mnemos.engine.config import SearchConfig
 from mnemos.engine.fusion import max_rrf, rrf
-from mnemos.engine.text import LIGHT_VERBS, analyze, count_tokens
+from mnemos.engine.text import LIGHT_VERBS, QUESTION_WORDS, analyze, count_tokens
 from mnemos.models import Episode, Evidence, MemoryRecord, SearchHit, trusted
 from mnemos.nlp.entities import entity_key, extract_mentions
 from mnemos.nlp.timex import parse_query_window
@@ -47,33 +47,32 @@ class QueryAnalysis:
     slots: list[str] = field(default_factory=list)
 
     def lexical_terms(self) -> list[str]:
-        """The terms BM25 scores first: the query's, less the names of the known people it
-        asks about and the light verbs any question may use ("getting", "go":
-        :data:`~mnemos.engine.text.LIGHT_VERBS`); failing those, the names; failing that,
-        the whole query. See :meth:`fallback_terms` for when they match nothing.
+        """The terms BM25 scores: the query's, less the names of the known people it asks
+        about, the light verbs any question may use ("getting", "go":
+        :data:`~mnemos.engine.text.LIGHT_VERBS`) and the words that phrase a question
+        ("name", "say", "kind": :data:`~mnemos.engine.text.QUESTION_WORDS`);
+        failing those, the names; failing that, the whole query.
 
         In a personal store a person's name is on a large share of the memories (every
         turn they said carries it as its speaker), so as a BM25 term it says little more
         than who spoke, which the speaker and graph channels say exactly, and it makes
         the full-text index score half the scope. Leaving it out kept LoCoMo dev recall
         (R@10 0.856 against 0.855) and cut search p50 from 16.1 to 10.3 ms. A light verb
-        says nothing of what is asked, yet a memory matching only it ("Who is getting
-        married?" against "Biscuit still gets riverside walks") took the lexical
-        channel's first rank: fusion counts ranks, not how much of the query matched.
+        or a question word says nothing of what is asked, yet a memory matching only it
+        ("Who is getting married?" against "Biscuit still gets riverside walks") took the
+        lexical channel's first rank: fusion counts ranks, not how much of the query
+        matched. For the same reason the names are not put back when the other terms
+        match nothing ("What is the name of Ana's dog?" in Ana's store): there they match
+        nearly every memory, ranked by BM25's length normalisation. Both kept LoCoMo dev
+        recall and raised it (R@10 0.855 -> 0.859, open-domain 0.506 -> 0.528).
         """
         names = {t for name in self.people for t in analyze(name)}
+        vague = LIGHT_VERBS | QUESTION_WORDS
         return (
-            [t for t in self.terms if t not in names and t not in LIGHT_VERBS]
-            or [t for t in self.terms if t not in LIGHT_VERBS]
+            [t for t in self.terms if t not in names and t not in vague]
+            or [t for t in self.terms if t not in vague]
             or self.terms
         )
-
-    def fallback_terms(self, tried: list[str]) -> list[str] | None:
-        """What BM25 scores when ``tried`` matched nothing: the names put back (they still
-        rank what mentions those people), or ``None`` when that adds nothing. Light verbs
-        stay out: a match on them alone is noise."""
-        terms = [t for t in self.terms if t not in LIGHT_VERBS] or self.terms
-        return None if terms == tried else terms
 
 
 def analyse_query(
@@ -203,9 +202,6 @@ def run_channels(
     if "bm25" in channels:
         terms = analysis.lexical_terms()
         found["bm25"] = store.lexical_search(access, mq, terms, pool, weights=cfg.fields)
-        retry = None if found["bm25"] else analysis.fallback_terms(terms)
-        if retry is not None:
-            found["bm25"] = store.lexical_search(access, mq, retry, pool, weights=cfg.fields)
     if "vector" in channels and query_vector is not None:
         found["vector"] = store.vector_search(access, mq, query_vector, pool)
     if "graph" in channels and analysis.entity_ids:
@@ -335,7 +331,11 @@ def assemble(
     fused = rrf(
         {c: [mid for mid, _ in hits] for c, hits in rankings.items()},
         k=cfg.rrf_k,
-        weights=cfg.weights,
+        weights=(
+            {**cfg.weights, "profile": float(__import__("os").environ["PW"])}
+            if __import__("os").environ.get("PW")
+            else cfg.weights
+        ),
     )
     if not fused:
         return []

@@ -17,6 +17,7 @@ import Stemmer
 
 __all__ = [
     "LIGHT_VERBS",
+    "QUESTION_WORDS",
     "STOP_WORDS",
     "analyze",
     "content_hash",
@@ -107,6 +108,14 @@ def _analyze(text: str) -> tuple[str, ...]:
 # analysed terms. Not stop words: a claim's value may be nothing else ("I want to go").
 LIGHT_VERBS: frozenset[str] = frozenset(
     analyze("be do go get give have make take try start keep put come see let want need")
+)
+
+# Words that phrase a question rather than say what it is about ("What is the name of ...",
+# "What did he say about ...", "What kind of ..."), as analysed terms. Left out of a query's
+# lexical terms only: a memory is about what they ask after. "now" and "currently" are not
+# among them: "I live in Porto now" is how a change is often told.
+QUESTION_WORDS: frozenset[str] = frozenset(
+    analyze("name kind type sort tell say mention think describe happen")
 )
 
 
