@@ -155,6 +155,18 @@ def test_a_day_asked_about_ranks_its_turns_by_the_query_words(mem: Memory) -> No
     assert hits[0].ranks["time"] == 1
 
 
+def test_a_current_value_asked_after_comes_before_word_matches(mem: Memory) -> None:
+    say(mem, "Morning! How are you doing now?", "2024-01-08T09:00:00Z", who="Mnemo")
+    say(mem, "Right now I do about 5 km twice a week.", "2024-01-08T09:01:00Z")
+    say(mem, "I work at Quinta Labs as a data analyst.", "2024-01-08T09:02:00Z")
+    say(mem, "I got the Tidewater job! I start in June.", "2024-04-15T09:00:00Z", session="s2")
+    say(mem, "Now that it's spring, the runs are lovely.", "2024-04-15T09:01:00Z", session="s2")
+    hits = mem.search("Where does Ana work now?", user_id="ana", limit=3).hits
+    assert hits[0].text == "I got the Tidewater job! I start in June."
+    assert hits[0].ranks["profile"] == 1
+    assert "bm25" not in hits[0].ranks  # no word of the question in it
+
+
 def test_the_graph_finds_evidence_that_shares_no_words_with_the_query(
     tmp_path: Path,
 ) -> None:

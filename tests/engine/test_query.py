@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mnemos.engine.config import LEXICAL
+from mnemos.engine.config import HYBRID, LEXICAL
 from mnemos.engine.recall import QueryAnalysis
 from mnemos.engine.text import analyze
 from mnemos.memory import Memory
@@ -81,3 +81,20 @@ def test_names_are_not_scored_when_the_rest_of_the_query_matches_nothing(mem: Me
     assert mem.search("Where does Ana live?", user_id="ana", config=LEXICAL).hits == []
     hits = mem.search("Where does Ana live?", user_id="ana").hits
     assert all("bm25" not in h.ranks for h in hits)
+
+
+def test_a_question_after_a_single_valued_attribute_weights_the_profile_double() -> None:
+    asked = QueryAnalysis(terms=[], slots=["ana|employer", "ana|occupation"])
+    assert asked.asks_current_value()
+    fused = asked.fusion_config(HYBRID)
+    assert fused.weights["profile"] == 2 * HYBRID.weights["profile"]
+    assert {c: w for c, w in fused.weights.items() if c != "profile"} == {
+        c: w for c, w in HYBRID.weights.items() if c != "profile"
+    }
+    for slots in (["ana|likes"], ["ana|employer", "ana|plan"], []):
+        other = QueryAnalysis(terms=[], slots=slots)
+        assert not other.asks_current_value()
+        assert other.fusion_config(HYBRID) is HYBRID
+    assert QueryAnalysis(terms=[], slots=["ana|count:dog"]).asks_current_value()
+    unweighted = HYBRID.model_copy(update={"weights": {"bm25": 1.0, "profile": 0.0}})
+    assert asked.fusion_config(unweighted) is unweighted

@@ -28,8 +28,9 @@ class SearchConfig(BaseModel):
             memory-entity graph), ``time`` (memories whose resolved time falls in the
             query's time window), ``speaker`` (BM25 over what the people the query names
             said themselves), ``profile`` (the current claims about the attribute a question
-            asks after, "where does Ana live?" -> Ana's residence). A channel with weight 0
-            is not run.
+            asks after, "where does Ana live?" -> Ana's residence; it counts double when
+            every attribute asked holds one value at a time, as where one lives or works:
+            the current claim is then the answer). A channel with weight 0 is not run.
         fields: Weights of the lexical index fields: ``body`` (the memory's text), ``turn``,
             ``context`` (the turn a message follows) and ``keys`` (speaker, resolved dates).
         rrf_k: The RRF constant.

@@ -681,7 +681,7 @@ class Engine:
                 self.access,
                 mq,
                 rankings,
-                cfg,
+                analysis.fusion_config(cfg),
                 limit,
                 budget,
                 set(analysis.terms) - names,

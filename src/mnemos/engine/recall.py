@@ -26,6 +26,7 @@ from mnemos.engine.fusion import max_rrf, rrf
 from mnemos.engine.text import LIGHT_VERBS, QUESTION_WORDS, analyze, count_tokens
 from mnemos.models import Episode, Evidence, MemoryRecord, SearchHit, trusted
 from mnemos.nlp.entities import entity_key, extract_mentions
+from mnemos.nlp.facts import single_valued
 from mnemos.nlp.timex import parse_query_window
 from mnemos.storage.base import Access, MemoryQuery, Store, Vector
 from mnemos.storage.vector_index import GraphView
@@ -73,6 +74,19 @@ class QueryAnalysis:
             or [t for t in self.terms if t not in vague]
             or self.terms
         )
+
+    def asks_current_value(self) -> bool:
+        """Whether the query asks after attributes of known people that each hold one value
+        at a time ("Where does Ana work?"): the current claim is then the answer."""
+        return bool(self.slots) and all(single_valued(slot.split("|", 1)[1]) for slot in self.slots)
+
+    def fusion_config(self, cfg: SearchConfig) -> SearchConfig:
+        """``cfg`` as this query fuses its channels: the profile channel counts double
+        when the query asks for a current value (see :meth:`asks_current_value`)."""
+        if not self.asks_current_value() or cfg.weights.get("profile", 0.0) <= 0:
+            return cfg
+        weights = {**cfg.weights, "profile": 2 * cfg.weights["profile"]}
+        return cfg.model_copy(update={"weights": weights})
 
 
 def analyse_query(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from mnemos.models import MemoryKind
 from mnemos.nlp.entities import entity_key
 
-__all__ = ["Claim", "Correction", "analyse_sentence", "is_question"]
+__all__ = ["Claim", "Correction", "analyse_sentence", "is_question", "single_valued"]
 
 _NUMBERS = {
     "no": 0, "zero": 0, "one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4, "five": 5,
@@ -586,6 +586,15 @@ def _gate(pattern: re.Pattern[str]) -> tuple[str, ...]:
 
 
 _GATES = [_gate(p) for p, *_ in _PATTERNS]
+# Attributes that hold one value at a time, by the name before any ":" qualifier
+# ("count:dog", "favorite:color").
+_SINGLE_VALUED = frozenset(a.split(":", 1)[0] for _, a, single, _, _ in _PATTERNS if single)
+
+
+def single_valued(attribute: str) -> bool:
+    """Whether a claim attribute holds one value at a time (a new value replaces the old):
+    ``residence``, ``employer``, ``count:dog``; not ``likes`` or ``plan``."""
+    return attribute.split(":", 1)[0] in _SINGLE_VALUED
 
 
 def _may_match(gate: tuple[str, ...], low: str, has_i: bool, has_i_any: bool) -> bool:
