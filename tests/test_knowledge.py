@@ -167,6 +167,17 @@ def test_a_current_value_asked_after_comes_before_word_matches(mem: Memory) -> N
     assert "bm25" not in hits[0].ranks  # no word of the question in it
 
 
+def test_notes_in_the_third_person_update_what_is_known(mem: Memory) -> None:
+    # As an agent notes what it learnt of its user, under the user's name.
+    first = say(mem, "Ana works at Quinta Labs as a data analyst.", T1)
+    [before] = [m for m in statements(first) if m.attributes.get("claims")]
+    assert before.attributes["claims"][0]["attribute"] == "employer"
+    say(mem, "Ana now works at Tidewater.", T2, session="s2")
+    assert mem.get(before.id).status == "superseded"
+    current = mem.entities.search("ana", user_id="ana").items[0]
+    assert current.attributes["employer"] == ["Tidewater"]
+
+
 def test_the_graph_finds_evidence_that_shares_no_words_with_the_query(
     tmp_path: Path,
 ) -> None:

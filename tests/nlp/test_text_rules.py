@@ -6,7 +6,7 @@ import pytest
 
 from mnemos.nlp.entities import entity_key, extract_mentions
 from mnemos.nlp.facts import analyse_sentence
-from mnemos.nlp.person import rewrite_person
+from mnemos.nlp.person import as_first_person, rewrite_person
 from mnemos.nlp.sentences import split_sentences
 
 
@@ -54,6 +54,31 @@ def test_person_rewriting(
     said: str, speaker: str | None, addressee: str | None, expected: str
 ) -> None:
     assert rewrite_person(said, speaker, addressee) == expected
+
+
+@pytest.mark.parametrize(
+    ("said", "speaker", "expected"),
+    [
+        ("Ana works at Tidewater.", "Ana", "I work at Tidewater."),
+        ("Ana moved to Lisbon in March", "Ana", "I moved to Lisbon in March"),
+        ("Ana no longer eats meat.", "Ana", "I no longer eat meat."),
+        ("Ana is vegetarian.", "Ana", "I am vegetarian."),
+        ("Ana doesn't drink coffee.", "Ana", "I don't drink coffee."),
+        ("Ana's moving to Porto.", "Ana", "I am moving to Porto."),
+        ("Ana will start in June.", "Ana", "I will start in June."),
+        ("Ana lives in Porto.", "Ana Silva", "I live in Porto."),
+        ("Ana's dog is Biscuit.", "Ana", None),
+        ("Anabel lives in Porto.", "Ana", None),
+        ("Ana and Bo live in Porto.", "Ana", None),
+        ("Ana, you were right.", "Ana", None),
+        ("Clara lives in Sintra.", "Ana", None),
+        ("Ana works at Tidewater.", None, None),
+    ],
+)
+def test_a_speaker_speaking_of_themself_by_name_reads_as_first_person(
+    said: str, speaker: str | None, expected: str | None
+) -> None:
+    assert as_first_person(said, speaker) == expected
 
 
 def test_entities_are_typed_and_keyed() -> None:

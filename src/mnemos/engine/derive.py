@@ -24,7 +24,7 @@ from mnemos.engine.text import STOP_WORDS, tokenize
 from mnemos.models import Episode, MemoryKind
 from mnemos.nlp.entities import Mention, entity_key, extract_mentions
 from mnemos.nlp.facts import Claim, Correction, analyse_sentence, is_question
-from mnemos.nlp.person import rewrite_person
+from mnemos.nlp.person import as_first_person, rewrite_person
 from mnemos.nlp.sentences import split_sentences
 from mnemos.nlp.timex import TimeSpan, find_times
 
@@ -226,7 +226,11 @@ class StatementDeriver:
         else:
             if is_question(sentence):
                 return None
-            kind, claims, correction = analyse_sentence(sentence)
+            # "Ana works at Tidewater" said by Ana (an agent's note of what it learnt of
+            # its user) says what "I work at Tidewater" would.
+            kind, claims, correction = analyse_sentence(
+                as_first_person(sentence, speaker) or sentence
+            )
             if not claims and correction is None and not _informative(sentence):
                 return None
             text = sentence

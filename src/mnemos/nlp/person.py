@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from lemminflect import getAllLemmas, getInflection
 
-__all__ = ["rewrite_person"]
+__all__ = ["as_first_person", "rewrite_person"]
 
 _ADVERBS = frozenset(
     """
@@ -165,3 +165,68 @@ def rewrite_person(sentence: str, speaker: str | None, addressee: str | None = N
     if out and out[0].islower() and out[0] != sentence[0]:
         out = out[0].upper() + out[1:]
     return out
+
+
+# Third-person verb forms back to the first person, where the base form is not simply the
+# lemma ("is" -> "am"); modal and past forms stay as they are.
+_FIRST = {
+    "is": "am", "isn't": "am not", "has": "have", "hasn't": "haven't", "does": "do",
+    "doesn't": "don't", "'s": " am",
+}  # fmt: skip
+_OPENING_WORD = re.compile(r"\s*([A-Za-z]+(?:'[A-Za-z]+)?)")
+
+
+def _first_person(word: str) -> str | None:
+    """The base form of a third-person singular verb, or None if ``word`` is not one."""
+    low = word.lower()
+    if low in _FIRST:
+        return _FIRST[low]
+    if not low.endswith("s") or low.endswith("ss"):
+        return None
+    verb = getAllLemmas(low).get("VERB")
+    if not verb:
+        return None
+    forms = getInflection(verb[0], tag="VBZ")
+    return verb[0] if forms and forms[0] == low else None
+
+
+def as_first_person(sentence: str, speaker: str | None) -> str | None:
+    """A sentence in which the speaker speaks of themself by name ("Ana works at Tidewater",
+    "Ana no longer eats meat", as an agent notes what it learnt of its user), rewritten to
+    the first person ("I work at Tidewater"), so that it is read as what "I" says would be;
+    ``None`` when it does not open with the speaker's name (first name alone included) and
+    a verb that agrees with it. Past and modal forms need no change ("Ana moved ...")."""
+    if not speaker:
+        return None
+    text = sentence.lstrip().replace("\u2019", "'")
+    rest = None
+    for name in dict.fromkeys([speaker, *speaker.split()[:1]]):
+        if text.startswith(name) and text[len(name) : len(name) + 1] in (" ", "'"):
+            rest = text[len(name) :]
+            break
+    if rest is None or (rest.startswith("'") and not rest.startswith("'s ")):
+        return None
+    if rest.startswith("'s "):  # "Ana's moving" is "Ana is"; "Ana's dog" a possessive
+        following = _OPENING_WORD.match(rest, 3)
+        if not following or not following.group(1).lower().endswith("ing"):
+            return None
+        return "I am" + rest[2:]
+    words: list[str] = []
+    position = 0
+    while True:
+        found = _OPENING_WORD.match(rest, position)
+        if not found:
+            return None
+        word = found.group(1)
+        if word.lower() in _ADVERBS:
+            words.append(rest[position : found.end()])
+            position = found.end()
+            continue
+        low = word.lower()
+        if low in _KEEP or low in ("was", "wasn't") or low.endswith("ed"):
+            base = word
+        else:
+            base = _first_person(word)
+            if base is None:
+                return None
+        return "I" + "".join(words) + " " + base + rest[found.end() :]
