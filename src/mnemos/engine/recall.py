@@ -345,11 +345,7 @@ def assemble(
     fused = rrf(
         {c: [mid for mid, _ in hits] for c, hits in rankings.items()},
         k=cfg.rrf_k,
-        weights=(
-            {**cfg.weights, "profile": float(__import__("os").environ["PW"])}
-            if __import__("os").environ.get("PW")
-            else cfg.weights
-        ),
+        weights=cfg.weights,
     )
     if not fused:
         return []
