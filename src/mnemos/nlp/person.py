@@ -171,7 +171,7 @@ def rewrite_person(sentence: str, speaker: str | None, addressee: str | None = N
 # lemma ("is" -> "am"); modal and past forms stay as they are.
 _FIRST = {
     "is": "am", "isn't": "am not", "has": "have", "hasn't": "haven't", "does": "do",
-    "doesn't": "don't", "'s": " am",
+    "doesn't": "don't",
 }  # fmt: skip
 _OPENING_WORD = re.compile(r"\s*([A-Za-z]+(?:'[A-Za-z]+)?)")
 
