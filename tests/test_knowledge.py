@@ -178,6 +178,20 @@ def test_notes_in_the_third_person_update_what_is_known(mem: Memory) -> None:
     assert current.attributes["employer"] == ["Tidewater"]
 
 
+def test_notes_about_the_user_update_what_is_known(mem: Memory) -> None:
+    def note(text: str, at: str) -> AddResult:
+        return mem.add([{"role": "user", "content": text}], user_id="u1", at=at)
+
+    first = note("The user lives in Madrid.", T1)
+    [before] = [m for m in statements(first) if m.attributes.get("claims")]
+    assert before.attributes["claims"][0]["value"] == "Madrid"
+    note("User moved to Porto.", T2)
+    assert mem.get(before.id).status == "superseded"
+    note("The assistant lives in the cloud.", T3)  # not the user: no claim
+    current = [m for m in mem.get_all(user_id="u1").items if m.attributes.get("claims")]
+    assert [m.attributes["claims"][0]["value"] for m in current] == ["Porto"]
+
+
 def test_the_graph_finds_evidence_that_shares_no_words_with_the_query(
     tmp_path: Path,
 ) -> None:

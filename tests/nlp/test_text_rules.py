@@ -81,6 +81,16 @@ def test_a_speaker_speaking_of_themself_by_name_reads_as_first_person(
     assert as_first_person(said, speaker) == expected
 
 
+def test_an_agent_writing_of_the_user_reads_as_the_user_speaking() -> None:
+    also = ("The user", "User")
+    assert as_first_person("The user lives in Madrid.", None, also) == "I live in Madrid."
+    assert as_first_person("the user is vegetarian", "Ana", also) == "I am vegetarian"
+    assert as_first_person("User prefers aisle seats.", None, also) == "I prefer aisle seats."
+    for other in ("Users like it.", "The user's dog is Biscuit.", "The weather is nice."):
+        assert as_first_person(other, None, also) is None
+    assert as_first_person("The user lives in Madrid.", None) is None  # not asked to
+
+
 def test_entities_are_typed_and_keyed() -> None:
     found = {
         (m.text, m.key, m.kind)

@@ -226,10 +226,12 @@ class StatementDeriver:
         else:
             if is_question(sentence):
                 return None
-            # "Ana works at Tidewater" said by Ana (an agent's note of what it learnt of
-            # its user) says what "I work at Tidewater" would.
+            # "Ana works at Tidewater" said by Ana, or "The user works at Tidewater" in a
+            # user's message (an agent's note of what it learnt of its user), says what
+            # "I work at Tidewater" would.
+            self_named = ("The user", "User") if ep.role == "user" else ()
             kind, claims, correction = analyse_sentence(
-                as_first_person(sentence, speaker) or sentence
+                as_first_person(sentence, speaker, self_named) or sentence
             )
             if not claims and correction is None and not _informative(sentence):
                 return None

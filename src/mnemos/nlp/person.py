@@ -190,20 +190,26 @@ def _first_person(word: str) -> str | None:
     return verb[0] if forms and forms[0] == low else None
 
 
-def as_first_person(sentence: str, speaker: str | None) -> str | None:
+def as_first_person(sentence: str, speaker: str | None, also: tuple[str, ...] = ()) -> str | None:
     """A sentence in which the speaker speaks of themself by name ("Ana works at Tidewater",
     "Ana no longer eats meat", as an agent notes what it learnt of its user), rewritten to
     the first person ("I work at Tidewater"), so that it is read as what "I" says would be;
-    ``None`` when it does not open with the speaker's name (first name alone included) and
-    a verb that agrees with it. Past and modal forms need no change ("Ana moved ...")."""
-    if not speaker:
-        return None
+    ``None`` when it does not open with the speaker's name (first name alone included), or
+    one of ``also`` ("The user", in any case), and a verb that agrees with it. Past and
+    modal forms need no change ("Ana moved ...")."""
     text = sentence.lstrip().replace("\u2019", "'")
+    names = [speaker, *speaker.split()[:1]] if speaker else []
     rest = None
-    for name in dict.fromkeys([speaker, *speaker.split()[:1]]):
+    for name in dict.fromkeys(names):
         if text.startswith(name) and text[len(name) : len(name) + 1] in (" ", "'"):
             rest = text[len(name) :]
             break
+    else:
+        low = text.lower()
+        for phrase in also:
+            if low.startswith(phrase.lower()) and text[len(phrase) : len(phrase) + 1] in (" ", "'"):
+                rest = text[len(phrase) :]
+                break
     if rest is None or (rest.startswith("'") and not rest.startswith("'s ")):
         return None
     if rest.startswith("'s "):  # "Ana's moving" is "Ana is"; "Ana's dog" a possessive
