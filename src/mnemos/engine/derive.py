@@ -50,6 +50,8 @@ _CHATTER = frozenset(
     wish wishing cheers nope okay ok absolutely exactly indeed anyway anyways btw bye soon
     """.split()
 )
+# How an agent names the user in a note it writes in a user's message ("The user lives in Madrid").
+_THE_USER = ("the user", "user")
 _FIRST_PERSON = re.compile(r"\b(?:I|me|my|mine|myself|I'm|I've|I'll|I'd)\b")
 _PHOTO = re.compile(
     r"^\[(?:shares|shared) (?:a )?(?:photo|picture|image)(?: of)?:?\s*(.*)\]$", re.IGNORECASE
@@ -229,9 +231,9 @@ class StatementDeriver:
             # "Ana works at Tidewater" said by Ana, or "The user works at Tidewater" in a
             # user's message (an agent's note of what it learnt of its user), says what
             # "I work at Tidewater" would.
-            self_named = ("The user", "User") if ep.role == "user" else ()
+            also = _THE_USER if ep.role == "user" else ()
             kind, claims, correction = analyse_sentence(
-                as_first_person(sentence, speaker, self_named) or sentence
+                as_first_person(sentence, speaker, also) or sentence
             )
             if not claims and correction is None and not _informative(sentence):
                 return None

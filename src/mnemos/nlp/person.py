@@ -177,10 +177,14 @@ _OPENING_WORD = re.compile(r"\s*([A-Za-z]+(?:'[A-Za-z]+)?)")
 
 
 def _first_person(word: str) -> str | None:
-    """The base form of a third-person singular verb, or None if ``word`` is not one."""
+    """``word`` as a verb after "I" where it followed a third-person subject ("works" ->
+    "work", "is" -> "am"; past and modal forms as they are), or None if it is not a verb
+    that agrees with a third-person subject."""
     low = word.lower()
     if low in _FIRST:
         return _FIRST[low]
+    if low in _KEEP or low.endswith(("ed", "n't")):
+        return word
     if not low.endswith("s") or low.endswith("ss"):
         return None
     verb = getAllLemmas(low).get("VERB")
@@ -198,18 +202,17 @@ def as_first_person(sentence: str, speaker: str | None, also: tuple[str, ...] = 
     one of ``also`` ("The user", in any case), and a verb that agrees with it. Past and
     modal forms need no change ("Ana moved ...")."""
     text = sentence.lstrip().replace("\u2019", "'")
+    low = text.lower()
     names = [speaker, *speaker.split()[:1]] if speaker else []
-    rest = None
-    for name in dict.fromkeys(names):
-        if text.startswith(name) and text[len(name) : len(name) + 1] in (" ", "'"):
-            rest = text[len(name) :]
-            break
-    else:
-        low = text.lower()
-        for phrase in also:
-            if low.startswith(phrase.lower()) and text[len(phrase) : len(phrase) + 1] in (" ", "'"):
-                rest = text[len(phrase) :]
-                break
+    openers = [(name, text) for name in names] + [(phrase.lower(), low) for phrase in also]
+    rest = next(
+        (
+            text[len(opener) :]
+            for opener, said in openers
+            if said.startswith(opener) and text[len(opener) : len(opener) + 1] in (" ", "'")
+        ),
+        None,
+    )
     if rest is None or (rest.startswith("'") and not rest.startswith("'s ")):
         return None
     if rest.startswith("'s "):  # "Ana's moving" is "Ana is"; "Ana's dog" a possessive
@@ -217,22 +220,12 @@ def as_first_person(sentence: str, speaker: str | None, also: tuple[str, ...] = 
         if not following or not following.group(1).lower().endswith("ing"):
             return None
         return "I am" + rest[2:]
-    words: list[str] = []
-    position = 0
-    while True:
-        found = _OPENING_WORD.match(rest, position)
-        if not found:
-            return None
-        word = found.group(1)
-        if word.lower() in _ADVERBS:
-            words.append(rest[position : found.end()])
-            position = found.end()
-            continue
-        low = word.lower()
-        if low in _KEEP or low in ("was", "wasn't") or low.endswith("ed"):
-            base = word
-        else:
-            base = _first_person(word)
-            if base is None:
-                return None
-        return "I" + "".join(words) + " " + base + rest[found.end() :]
+    adverbs = ""
+    found = _OPENING_WORD.match(rest)
+    while found and found.group(1).lower() in _ADVERBS:
+        adverbs += found.group(0)
+        found = _OPENING_WORD.match(rest, found.end())
+    verb = _first_person(found.group(1)) if found else None
+    if found is None or verb is None:
+        return None
+    return "I" + adverbs + " " + verb + rest[found.end() :]
