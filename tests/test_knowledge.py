@@ -192,6 +192,20 @@ def test_notes_about_the_user_update_what_is_known(mem: Memory) -> None:
     assert [m.attributes["claims"][0]["value"] for m in current] == ["Porto"]
 
 
+def test_claims_about_someone_else_are_theirs_and_update(mem: Memory) -> None:
+    first = say(mem, "My sister Clara lives in Sintra.", T1)
+    [before] = [m for m in statements(first) if m.attributes.get("claims")]
+    assert before.attributes["claims"][0]["subject"] == "clara"
+    assert before.attributes["claims"][0]["value"] == "Sintra"
+    say(mem, "I live in Porto.", T1)
+    say(mem, "Clara moved to Lisbon.", T2, session="s2")
+    assert mem.get(before.id).status == "superseded"
+    [clara] = [e for e in mem.entities.search("clara", user_id="ana").items if e.key == "clara"]
+    assert clara.attributes["residence"] == ["Lisbon"]
+    [ana] = [e for e in mem.entities.search("ana", user_id="ana").items if e.key == "ana"]
+    assert ana.attributes["residence"] == ["Porto"]  # Ana's own claim stands
+
+
 def test_the_graph_finds_evidence_that_shares_no_words_with_the_query(
     tmp_path: Path,
 ) -> None:

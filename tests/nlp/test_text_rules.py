@@ -6,7 +6,7 @@ import pytest
 
 from mnemos.nlp.entities import entity_key, extract_mentions
 from mnemos.nlp.facts import analyse_sentence
-from mnemos.nlp.person import as_first_person, rewrite_person
+from mnemos.nlp.person import about_someone, as_first_person, rewrite_person
 from mnemos.nlp.sentences import split_sentences
 
 
@@ -67,7 +67,9 @@ def test_person_rewriting(
         ("Ana's moving to Porto.", "Ana", "I am moving to Porto."),
         ("Ana will start in June.", "Ana", "I will start in June."),
         ("Ana lives in Porto.", "Ana Silva", "I live in Porto."),
+        ("Ana got a job at Tidewater.", "Ana", "I got a job at Tidewater."),
         ("Ana's dog is Biscuit.", "Ana", None),
+        ("Ana's wedding is in May.", "Ana", None),
         ("Anabel lives in Porto.", "Ana", None),
         ("Ana and Bo live in Porto.", "Ana", None),
         ("Ana, you were right.", "Ana", None),
@@ -79,6 +81,34 @@ def test_a_speaker_speaking_of_themself_by_name_reads_as_first_person(
     said: str, speaker: str | None, expected: str | None
 ) -> None:
     assert as_first_person(said, speaker) == expected
+
+
+@pytest.mark.parametrize(
+    ("said", "known", "expected"),
+    [
+        ("Clara lives in Sintra.", {"clara"}, ("I live in Sintra.", "Clara")),
+        ("Clara went to Lisbon.", {"clara"}, ("I went to Lisbon.", "Clara")),
+        ("Clara's moving to Braga.", {"clara"}, ("I am moving to Braga.", "Clara")),
+        ("Clara Silva lives in Sintra.", {"clara"}, ("I live in Sintra.", "Clara Silva")),
+        (
+            "Big news: my sister Clara got engaged last Saturday!",
+            set(),
+            ("I got engaged last Saturday!", "Clara"),
+        ),
+        ("My best friend Tom plays the violin.", set(), ("I play the violin.", "Tom")),
+        ("Clara lives in Sintra.", set(), None),  # not known to be a person
+        ("Porto is lovely.", set(), None),
+        ("Clara, you should come!", {"clara"}, None),
+        ("Clara's wedding is in May.", {"clara"}, None),
+        ("Tidewater hired Clara.", {"clara"}, None),
+        ("I think Clara moved.", {"clara"}, None),
+        ("Ana works at Tidewater.", {"ana"}, None),  # the speaker: as_first_person's
+    ],
+)
+def test_a_clause_about_someone_else_reads_as_what_they_would_say(
+    said: str, known: set[str], expected: tuple[str, str] | None
+) -> None:
+    assert about_someone(said, known, "Ana") == expected
 
 
 def test_an_agent_writing_of_the_user_reads_as_the_user_speaking() -> None:

@@ -24,7 +24,7 @@ from mnemos.engine.text import STOP_WORDS, tokenize
 from mnemos.models import Episode, MemoryKind
 from mnemos.nlp.entities import Mention, entity_key, extract_mentions
 from mnemos.nlp.facts import Claim, Correction, analyse_sentence, is_question
-from mnemos.nlp.person import as_first_person, rewrite_person
+from mnemos.nlp.person import about_someone, as_first_person, rewrite_person
 from mnemos.nlp.sentences import split_sentences
 from mnemos.nlp.timex import TimeSpan, find_times
 
@@ -218,6 +218,7 @@ class StatementDeriver:
         photo = _PHOTO.match(sentence.strip())
         claims: list[Claim] = []
         correction = None
+        someone: tuple[str, str] | None = None
         kind: MemoryKind
         if photo:
             caption = photo.group(1).strip()
@@ -232,8 +233,11 @@ class StatementDeriver:
             # user's message (an agent's note of what it learnt of its user), says what
             # "I work at Tidewater" would.
             also = _THE_USER if ep.role == "user" else ()
+            first = as_first_person(sentence, speaker, also)
+            # "My sister Clara got engaged": Clara's claims, read as she would say them.
+            someone = None if first is not None else about_someone(sentence, people, speaker)
             kind, claims, correction = analyse_sentence(
-                as_first_person(sentence, speaker, also) or sentence
+                first or (someone[0] if someone else sentence)
             )
             if not claims and correction is None and not _informative(sentence):
                 return None
@@ -265,7 +269,8 @@ class StatementDeriver:
             attributes=attributes,
             metadata=dict(ep.metadata),
             claims=claims,
-            subject=subject,
+            # Claims are the speaker's, or those of the person a clause is about.
+            subject=subject if someone is None else entity_key(someone[1], singular=False),
             correction=correction,
             mentions=mentions,
             time=time,

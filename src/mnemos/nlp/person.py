@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from lemminflect import getAllLemmas, getInflection
 
-__all__ = ["as_first_person", "rewrite_person"]
+__all__ = ["about_someone", "as_first_person", "rewrite_person"]
 
 _ADVERBS = frozenset(
     """
@@ -173,6 +173,7 @@ _FIRST = {
     "is": "am", "isn't": "am not", "has": "have", "hasn't": "haven't", "does": "do",
     "doesn't": "don't",
 }  # fmt: skip
+_FINITE = frozenset("is was has had will would can could should might must may does did".split())
 _OPENING_WORD = re.compile(r"\s*([A-Za-z]+(?:'[A-Za-z]+)?)")
 
 
@@ -186,12 +187,20 @@ def _first_person(word: str) -> str | None:
     if low in _KEEP or low.endswith(("ed", "n't")):
         return word
     if not low.endswith("s") or low.endswith("ss"):
-        return None
+        return word if _irregular_past(low) else None
     verb = getAllLemmas(low).get("VERB")
     if not verb:
         return None
     forms = getInflection(verb[0], tag="VBZ")
     return verb[0] if forms and forms[0] == low else None
+
+
+@lru_cache(maxsize=10_000)
+def _irregular_past(word: str) -> bool:
+    """Whether ``word`` is the past tense of a verb that does not end in "-ed" ("got",
+    "went", "began"): the same after "I" as after a name."""
+    verb = getAllLemmas(word).get("VERB")
+    return bool(verb) and verb[0] != word and word in getInflection(verb[0], tag="VBD")
 
 
 def as_first_person(sentence: str, speaker: str | None, also: tuple[str, ...] = ()) -> str | None:
@@ -213,11 +222,21 @@ def as_first_person(sentence: str, speaker: str | None, also: tuple[str, ...] = 
         ),
         None,
     )
-    if rest is None or (rest.startswith("'") and not rest.startswith("'s ")):
+    return None if rest is None else _as_i(rest)
+
+
+def _as_i(rest: str) -> str | None:
+    """What follows a third-person subject ("'s moving ...", " no longer eats ..."), with
+    "I" as its subject; ``None`` unless a verb that agrees with the subject comes first."""
+    if rest.startswith("'") and not rest.startswith("'s "):
         return None
     if rest.startswith("'s "):  # "Ana's moving" is "Ana is"; "Ana's dog" a possessive
         following = _OPENING_WORD.match(rest, 3)
         if not following or not following.group(1).lower().endswith("ing"):
+            return None
+        # "Ana's wedding is in May": a noun in -ing, the subject of the verb after it.
+        after = _OPENING_WORD.match(rest, following.end())
+        if after and after.group(1).lower() in _FINITE:
             return None
         return "I am" + rest[2:]
     adverbs = ""
@@ -229,3 +248,43 @@ def as_first_person(sentence: str, speaker: str | None, also: tuple[str, ...] = 
     if found is None or verb is None:
         return None
     return "I" + adverbs + " " + verb + rest[found.end() :]
+
+
+# Where a clause about someone may open: the sentence's start, or after a colon or a dash
+# ("Big news: my sister Clara got engaged"), then "my" and one or two lower-case words that
+# say who they are to the speaker ("my sister", "my best friend"), then the name: a
+# capitalised word ("Clara", "Mary-Jane", "O'Neil"), perhaps followed by another.
+_NAME_WORD = r"[A-Z][a-z]*(?:'[A-Z])?[a-z]+(?:-[A-Z]?[a-z]+)?"
+_SOMEONE = re.compile(
+    r"(?:^|[:;\u2013\u2014]\s+|\s-\s+)"
+    r"(?P<my>[Mm]y\s+(?:[a-z]+\s+){1,2})?"
+    rf"(?P<name>{_NAME_WORD}(?:\s+{_NAME_WORD})?)(?=\s|'s\s)"
+)
+
+
+def about_someone(
+    sentence: str, people: set[str], speaker: str | None = None
+) -> tuple[str, str] | None:
+    """A clause that says something of another person by name ("Clara lives in Sintra",
+    "Big news: my sister Clara got engaged", "Rui's moving to Braga"), as what that person
+    would say of themself ("I live in Sintra", "I got engaged"), with the name as written;
+    ``None`` when no clause opens with another person and a verb that agrees with them.
+
+    The name, in full or its first word, must be a known person (``people``, lower-cased)
+    unless "my <relation>" comes before it, which says it is one. The speaker's own name is
+    left to :func:`as_first_person`.
+    """
+    own = {speaker.lower(), *speaker.lower().split()[:1]} if speaker else set()
+    text = sentence.replace("\u2019", "'")
+    for found in _SOMEONE.finditer(text):
+        full = found.group("name")
+        # "Clara Silva lives" names Clara Silva; "Clara Got it" names Clara.
+        for name in dict.fromkeys([full, full.split()[0]]):
+            low = name.lower()
+            known = low in people or low.split()[0] in people
+            if low in own or (found.group("my") is None and not known):
+                continue
+            rewritten = _as_i(text[found.start("name") + len(name) :])
+            if rewritten is not None:
+                return rewritten, name
+    return None
