@@ -206,6 +206,16 @@ def test_claims_about_someone_else_are_theirs_and_update(mem: Memory) -> None:
     assert ana.attributes["residence"] == ["Porto"]  # Ana's own claim stands
 
 
+def test_asking_who_finds_the_attribute_of_anyone(mem: Memory) -> None:
+    say(mem, "Big news: my sister Clara got engaged last Saturday!", T1)
+    for i in range(12):
+        say(mem, f"Remark {i}: the trains were late again and it rained.", T1, session=f"x{i}")
+    hits = mem.search("Who is getting married?", user_id="ana", limit=3).hits
+    assert hits[0].text.startswith("Big news: my sister Clara got engaged")
+    assert hits[0].ranks["profile"] == 1
+    assert "bm25" not in hits[0].ranks  # no word of the question in it
+
+
 def test_the_graph_finds_evidence_that_shares_no_words_with_the_query(
     tmp_path: Path,
 ) -> None:

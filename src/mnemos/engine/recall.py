@@ -46,6 +46,7 @@ class QueryAnalysis:
     entity_names: list[str] = field(default_factory=list)
     people: list[str] = field(default_factory=list)
     slots: list[str] = field(default_factory=list)
+    attributes: list[str] = field(default_factory=list)
 
     def lexical_terms(self) -> list[str]:
         """The terms BM25 scores: the query's, less the names of the known people it asks
@@ -76,9 +77,11 @@ class QueryAnalysis:
         )
 
     def asks_current_value(self) -> bool:
-        """Whether the query asks after attributes of known people that each hold one value
-        at a time ("Where does Ana work?"): the current claim is then the answer."""
-        return bool(self.slots) and all(single_valued(slot.split("|", 1)[1]) for slot in self.slots)
+        """Whether the query asks after attributes of known people (or, asking who, of
+        anyone) that each hold one value at a time ("Where does Ana work?", "Who is getting
+        married?"): the current claims are then the answer."""
+        asked = [slot.split("|", 1)[1] for slot in self.slots] + self.attributes
+        return bool(asked) and all(single_valued(attribute) for attribute in asked)
 
     def fusion_config(self, cfg: SearchConfig) -> SearchConfig:
         """``cfg`` as this query fuses its channels: the profile channel counts double
@@ -102,7 +105,13 @@ def analyse_query(
         analysis.people = [e.name for e in found if e.kind == "person"]
         subjects = [e.key for e in found if e.kind == "person"]
         analysis.slots = [f"{s}|{a}" for s in subjects for a in asked_attributes(text)]
+    if not analysis.people and _WHO.match(text):
+        # "Who is getting married?" names nobody: the attribute is asked of anyone.
+        analysis.attributes = asked_attributes(text)
     return analysis
+
+
+_WHO = re.compile(r"\s*(?:who|whose|whom)\b", re.IGNORECASE)
 
 
 # Question words that say which attribute is asked after (matched on stems).
@@ -234,8 +243,10 @@ def run_channels(
         found["speaker"] = [
             (m, s) for m, s in lexical if known.get(m, (None, "", None))[2] in people
         ]
-    if "profile" in channels and analysis.slots:
-        found["profile"] = store.slot_search(access, mq, analysis.slots, pool)
+    if "profile" in channels and (analysis.slots or analysis.attributes):
+        found["profile"] = store.slot_search(
+            access, mq, analysis.slots, pool, attributes=analysis.attributes
+        )
     if "time" in channels and analysis.window is not None:
         start, end = analysis.window
         timed = store.time_search(access, mq, start, end, pool)

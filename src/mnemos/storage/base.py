@@ -359,10 +359,17 @@ class Store(KeyStore, Protocol):
         ...
 
     def slot_search(
-        self, access: Access, query: MemoryQuery, slots: Sequence[str], limit: int
+        self,
+        access: Access,
+        query: MemoryQuery,
+        slots: Sequence[str],
+        limit: int,
+        *,
+        attributes: Sequence[str] = (),
     ) -> list[tuple[str, float]]:
         """Memories that query allows and that claim one of these ``subject|attribute``
-        slots positively, most recently valid first (score 1 / rank)."""
+        slots positively, or one of these ``attributes`` of anyone ("Who is getting
+        married?"), most recently valid first (score 1 / rank)."""
         ...
 
     def entity_graph(

@@ -1543,19 +1543,36 @@ class SQLiteStore:
         return scored
 
     def slot_search(
-        self, access: Access, query: MemoryQuery, slots: Sequence[str], limit: int
+        self,
+        access: Access,
+        query: MemoryQuery,
+        slots: Sequence[str],
+        limit: int,
+        *,
+        attributes: Sequence[str] = (),
     ) -> list[tuple[str, float]]:
-        """Memories claiming these slots, newest validity first."""
-        if not slots:
+        """Memories claiming these slots, or these attributes of anyone, newest validity
+        first."""
+        if not slots and not attributes:
             return []
         where, params = _query_sql(access, query)
-        marks = ",".join("?" * len(slots))
+        wanted = []
+        if slots:
+            wanted.append(f"c.slot IN ({','.join('?' * len(slots))})")
+        # A slot is "subject|attribute" and no subject holds "|": an attribute of anyone is
+        # the end of the slot, read off the scope's claims in the slot index.
+        wanted += ["substr(c.slot, instr(c.slot, '|') + 1) = ?"] * len(attributes)
+        # The claims' own scope columns let the slot index bound the scan to the scope.
+        own = ""
+        if query.scope.user_id is not None:
+            own = " AND c.tenant = ? AND c.user_id = ?"
+            params += [access.tenant, query.scope.user_id]
         with self._read() as conn:
             rows = conn.execute(
                 f"SELECT DISTINCT m.id, m.valid_from, m.rid FROM memories m JOIN claims c"
-                f" ON c.memory_rid = m.rid WHERE {where} AND c.slot IN ({marks})"
+                f" ON c.memory_rid = m.rid WHERE {where}{own} AND ({' OR '.join(wanted)})"
                 " AND c.positive = 1 ORDER BY m.valid_from DESC, m.rid DESC LIMIT ?",
-                [*params, *slots, limit],
+                [*params, *slots, *attributes, limit],
             ).fetchall()
         return [(mid, 1.0 / rank) for rank, (mid, _, _) in enumerate(rows, start=1)]
 
