@@ -68,6 +68,7 @@ def test_person_rewriting(
         ("Ana will start in June.", "Ana", "I will start in June."),
         ("Ana lives in Porto.", "Ana Silva", "I live in Porto."),
         ("Ana got a job at Tidewater.", "Ana", "I got a job at Tidewater."),
+        ("Ana works at Tidewater and she loves it.", "Ana", "I work at Tidewater and I love it."),
         ("Ana's dog is Biscuit.", "Ana", None),
         ("Ana's wedding is in May.", "Ana", None),
         ("Anabel lives in Porto.", "Ana", None),
@@ -96,6 +97,16 @@ def test_a_speaker_speaking_of_themself_by_name_reads_as_first_person(
             ("I got engaged last Saturday!", "Clara"),
         ),
         ("My best friend Tom plays the violin.", set(), ("I play the violin.", "Tom")),
+        (
+            "My sister Clara lives in Sintra and she's a nurse.",
+            set(),
+            ("I live in Sintra and I am a nurse.", "Clara"),
+        ),
+        (
+            "Clara moved but she's been happy.",
+            {"clara"},
+            ("I moved but I have been happy.", "Clara"),
+        ),
         ("Clara lives in Sintra.", set(), None),  # not known to be a person
         ("Porto is lovely.", set(), None),
         ("Clara, you should come!", {"clara"}, None),

@@ -222,7 +222,8 @@ def as_first_person(sentence: str, speaker: str | None, also: tuple[str, ...] = 
         ),
         None,
     )
-    return None if rest is None else _as_i(rest)
+    said = None if rest is None else _as_i(rest)
+    return None if said is None else _go_on(said)
 
 
 def _as_i(rest: str) -> str | None:
@@ -286,5 +287,28 @@ def about_someone(
                 continue
             rewritten = _as_i(text[found.start("name") + len(name) :])
             if rewritten is not None:
-                return rewritten, name
+                return _go_on(rewritten), name
     return None
+
+
+# "... and she's a nurse": a second clause whose subject is the same person.
+_SAME_PERSON = re.compile(r"\b(?P<and>and|but) (?:she|he)(?=[\s'])")
+_PERFECT = frozenset("been got gotten had".split())
+
+
+def _go_on(rewritten: str) -> str:
+    """``rewritten`` with a following "and she ..." / "but he ..." read as "and I ...":
+    the pronoun is the person the clause before is about."""
+    found = _SAME_PERSON.search(rewritten)
+    if found is None:
+        return rewritten
+    rest = rewritten[found.end() :]
+    if rest.startswith("'s "):  # after a pronoun, "'s" is "is", or "has" before "been"
+        following = _OPENING_WORD.match(rest, 3)
+        perfect = following is not None and following.group(1).lower() in _PERFECT
+        then: str | None = ("I have" if perfect else "I am") + rest[2:]
+    else:
+        then = _as_i(rest)
+    if then is None:
+        return rewritten
+    return f"{rewritten[: found.start()]}{found.group('and')} {then}"
