@@ -56,6 +56,45 @@ def test_a_new_value_supersedes_the_old_one(mem: Memory) -> None:
     assert not any("Tidewater" in h.text for h in then)
 
 
+def profile(mem: Memory, key: str, user: str = "ana") -> dict[str, list[str]]:
+    [entity] = [e for e in mem.entities.search(key, user_id=user).items if e.key == key]
+    return entity.attributes
+
+
+def test_what_an_outdated_memory_said_that_is_still_true_stays_current(mem: Memory) -> None:
+    first = say(mem, "I live in Berlin and work at Siemens as an engineer.", T1)
+    [old] = [m for m in statements(first) if m.attributes.get("claims")]
+    moved = say(mem, "I moved to Munich.", T2)
+    assert mem.get(old.id).status == "superseded"
+    [carried] = [m for m in moved.memories if m.attributes.get("carried_from") == old.id]
+    assert carried.text == "Ana works at Siemens. Ana's occupation: engineer."
+    assert carried.status == "active"
+    assert carried.valid_from == old.valid_from  # true since it was said
+    assert carried.episode_ids == old.episode_ids  # and it cites where
+    assert profile(mem, "ana") == {
+        "residence": ["Munich"],
+        "employer": ["Siemens"],
+        "occupation": ["engineer"],
+    }
+    [added] = mem.history(carried.id)
+    assert added.event == "ADD"
+    assert old.id in (added.reason or "")
+    hits = mem.search("Where does Ana work?", user_id="ana", limit=3).hits
+    assert hits[0].id == carried.id
+
+
+def test_a_new_employer_leaves_the_old_role_unknown_and_quitting_does_not(
+    mem: Memory, tmp_path: Path
+) -> None:
+    say(mem, "I work at Quinta Labs as a data analyst.", T1)
+    say(mem, "Big news: I got a new job at Tidewater Analytics!", T2)
+    assert profile(mem, "ana") == {"employer": ["Tidewater Analytics"]}
+    with Memory(tmp_path / "quit.db", embedder="hash") as other:
+        say(other, "I work at Quinta Labs as a data analyst.", T1)
+        say(other, "I quit Quinta Labs last week.", T2)
+        assert profile(other, "ana") == {"occupation": ["data analyst"]}
+
+
 def test_the_note_of_an_outdated_message_is_retired_with_it(mem: Memory) -> None:
     first = say(mem, "I live in Porto.", T1)
     say(mem, "I moved to Lisbon last month.", T2)

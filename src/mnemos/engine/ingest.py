@@ -16,6 +16,10 @@ DELETE / NONE, made deterministic):
   the speaker that says the wrong value with a corrected copy.
 - A note (a whole message) whose every claim has been superseded is superseded with them,
   so recall of "what is true now" does not resurface it.
+- What a superseded memory said that is still true stays current: "I live in Berlin and
+  work at Siemens" superseded by "I moved to Munich" leaves a memory of its own for the
+  employer ("Mia works at Siemens"), with the same evidence and validity start, so the
+  profile and recall keep it.
 """
 
 from __future__ import annotations
@@ -49,21 +53,65 @@ FUZZY_GATE = 0.8  # below this similarity the texts are not compared at all
 
 def claim_rows(record: MemoryRecord) -> list[ClaimRow]:
     """The claims a memory makes, from its derived attributes."""
-    rows = []
-    for c in record.attributes.get("claims") or []:
-        if not isinstance(c, dict) or not c.get("attribute") or c.get("value") is None:
-            continue
-        value = str(c["value"])
-        rows.append(
-            ClaimRow(
-                slot=f"{c.get('subject') or record.user_id}|{c['attribute']}",
-                value=value,
-                value_key=entity_key(value) or value.lower(),
-                single=bool(c.get("single")),
-                positive=bool(c.get("positive", True)),
-            )
-        )
-    return rows
+    rows = (_claim_row(c, record.user_id) for c in record.attributes.get("claims") or [])
+    return [row for row in rows if row is not None]
+
+
+def _claim_row(claim: Any, user_id: str) -> ClaimRow | None:
+    if not isinstance(claim, dict) or not claim.get("attribute") or claim.get("value") is None:
+        return None
+    value = str(claim["value"])
+    return ClaimRow(
+        slot=f"{claim.get('subject') or user_id}|{claim['attribute']}",
+        value=value,
+        value_key=entity_key(value) or value.lower(),
+        single=bool(claim.get("single")),
+        positive=bool(claim.get("positive", True)),
+    )
+
+
+# A new value of the first attribute leaves the second unknown: a new job may be another
+# role ("I got a job at Tidewater" after "I work at Quinta Labs as a data analyst").
+_ENDS_WITH = {"employer": frozenset({"occupation"})}
+
+
+def _ends(row: ClaimRow, old: ClaimRow) -> bool:
+    """Whether a new claim decides an old one: the same slot with a new value for a
+    single-valued attribute or the same value for another, or a new value of an attribute
+    that leaves the old one unknown (:data:`_ENDS_WITH`)."""
+    if row.slot == old.slot:
+        return row.single or row.value_key == old.value_key or _values_match(row.value, old.value)
+    subject, attribute = row.slot.split("|", 1)
+    old_subject, old_attribute = old.slot.split("|", 1)
+    return (
+        row.positive
+        and subject == old_subject
+        and old_attribute.split(":", 1)[0] in _ENDS_WITH.get(attribute.split(":", 1)[0], ())
+    )
+
+
+_SAID_AS = {"residence": "lives in {v}", "employer": "works at {v}", "age": "is {v}"}
+
+
+def claims_text(claims: Sequence[dict[str, Any]], speaker: str | None) -> str:
+    """Claims of one subject as statements: "Mia works at Siemens. Mia's occupation:
+    engineer." (the subject named as the speaker spelt it when the claims are theirs)."""
+    subject = str(claims[0].get("subject") or "")
+    name = (
+        speaker if speaker and entity_key(speaker, singular=False) == subject else subject.title()
+    )
+    name = name or "The user"
+    said = []
+    for c in claims:
+        attribute, value = str(c["attribute"]), str(c["value"])
+        head, _, detail = attribute.partition(":")
+        if head in _SAID_AS:
+            said.append(f"{name} {_SAID_AS[head].format(v=value)}.")
+        elif head == "count":
+            said.append(f"{name}'s {detail} count: {value}.")
+        else:
+            said.append(f"{name}'s {f'{head} {detail}'.strip()}: {value}.")
+    return " ".join(said)
 
 
 def _values_match(a: str, b: str) -> bool:
@@ -225,12 +273,16 @@ class Reconciler:
             MemoryChange(memory_id=target.id, event="MERGE", reason=reason, related_id=None)
         )
 
-    def _insert(self, write: MemoryWrite) -> None:
+    def _insert(
+        self, write: MemoryWrite, reason: str | None = None, related: str | None = None
+    ) -> None:
         self._pending.append(write)
         record = write.record
         self.out.inserted.append(record)
-        self._event(record.id, "ADD", record.version, before=None, after=record)
-        self.out.changes.append(MemoryChange(memory_id=record.id, event="ADD"))
+        self._event(record.id, "ADD", record.version, before=None, after=record, reason=reason)
+        self.out.changes.append(
+            MemoryChange(memory_id=record.id, event="ADD", reason=reason, related_id=related)
+        )
         if write.norm_hash and record.kind != "note":
             self._batch_norms.setdefault(write.norm_hash, record)
 
@@ -331,6 +383,7 @@ class Reconciler:
             if (c.slot, c.positive) in asked and w.record.status == "active"
         ]
         existing.sort(key=lambda pair: (pair[0].valid_from is not None, pair[0].valid_from or 0))
+        ended: dict[str, MemoryRecord] = {}
         for row in rows:
             attribute = row.slot.split("|", 1)[1]
             for old, old_row in existing:
@@ -345,7 +398,48 @@ class Reconciler:
                     reason = f"{attribute}: {'no longer ' if not row.positive else ''}{row.value}"
                 else:
                     continue
+                if old.id not in self._superseded:
+                    ended[old.id] = self._latest.get(old.id, old)
                 self._supersede(old, record, reason)
+        for old in ended.values():
+            if old.id in self._superseded:
+                self._carry_over(old, record, rows)
+
+    def _carry_over(self, old: MemoryRecord, record: MemoryRecord, rows: list[ClaimRow]) -> None:
+        """Keep current what ``old`` claimed and ``record`` does not change: a memory of its
+        own for those claims, with ``old``'s evidence and validity start."""
+        kept = [
+            claim
+            for claim in old.attributes.get("claims") or []
+            if (old_row := _claim_row(claim, old.user_id)) is not None
+            and old_row.positive
+            and not any(_ends(row, old_row) for row in rows)
+        ]
+        if not kept:
+            return
+        speaker = old.attributes.get("speaker")
+        carried = old.model_copy(
+            update={
+                "id": new_id(),
+                "text": claims_text(kept, speaker if isinstance(speaker, str) else None),
+                "status": "active",
+                "valid_to": None,
+                "superseded_by": None,
+                "expired_at": None,
+                "version": 1,
+                "created_at": self.stamp,
+                "updated_at": self.stamp,
+                "attributes": {
+                    key: old.attributes[key]
+                    for key in ("role", "speaker", "entities")
+                    if key in old.attributes
+                }
+                | {"claims": kept, "carried_from": old.id},
+            }
+        )
+        (write,), vectors = self.engine.writes_for([carried])
+        self.tx.put_vectors(vectors)
+        self._insert(write, reason=f"still true after {old.id} was superseded", related=old.id)
 
     # -- entry point -----------------------------------------------------------------------
 
