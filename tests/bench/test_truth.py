@@ -54,3 +54,49 @@ def test_the_truth_command_prints_both_splits(capsys: pytest.CaptureFixture[str]
     data = json.loads(out_file.read_text())
     assert set(data) == {"dev", "test"}
     assert data["dev"]["metrics"]["stale_returned_as_current"] == 0
+
+
+def test_what_stays_true_of_an_outdated_memory_is_not_counted_as_extracted() -> None:
+    # "I got engaged" supersedes the single-and-Denver statement; Denver is carried over
+    # in a memory of its own, which restates and does not extract.
+    corpus = {
+        "conversations": [
+            {
+                "id": "quinn",
+                "user": "Quinn",
+                "split": "dev",
+                "sessions": [
+                    {
+                        "at": "2024-01-08T09:00:00Z",
+                        "messages": [
+                            {
+                                "role": "user",
+                                "name": "Quinn",
+                                "content": "I'm single and I live in Denver.",
+                            }
+                        ],
+                        "asserts": [["relationship status", "single"], ["residence", "Denver"]],
+                        "expect": {"relationship status": ["single"], "residence": ["Denver"]},
+                    },
+                    {
+                        "at": "2024-02-08T09:00:00Z",
+                        "messages": [
+                            {
+                                "role": "user",
+                                "name": "Quinn",
+                                "content": "I got engaged last weekend!",
+                            }
+                        ],
+                        "asserts": [["relationship status", "engaged"]],
+                        "expect": {"relationship status": ["engaged"], "residence": ["Denver"]},
+                    },
+                ],
+                "questions": [],
+            }
+        ]
+    }
+    report = run_truth(corpus, embedder="hash")
+    metrics = report.metrics()
+    assert metrics["extraction_precision"] == 1.0, report.errors
+    assert metrics["update_accuracy"] == 1.0, report.errors
+    assert report.supersessions >= 1

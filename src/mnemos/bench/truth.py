@@ -183,9 +183,14 @@ def _score_session(
     report.merges += sum(1 for c in result.changes if c.event == "MERGE")
     report.supersessions += sum(1 for c in result.changes if c.event == "SUPERSEDE")
     # A claim said again merges into the memory that already holds it; a corrected copy
-    # restates what was said before and is not a new claim.
+    # restates what was said before, and a carried one what stays true of it: neither is a
+    # new claim.
     merged = [mem.get(c.memory_id) for c in result.changes if c.event == "MERGE"]
-    fresh = [r for r in result.memories if not r.attributes.get("corrected")]
+    fresh = [
+        r
+        for r in result.memories
+        if not r.attributes.get("corrected") and not r.attributes.get("carried_from")
+    ]
     sources = [*fresh, *(m for m in merged if m.status == "active")]
     extracted = [c for r in sources for c in _claims(r, subject)]
     asserted = [(a[0], str(a[1]), a[2] if len(a) > 2 else True) for a in session.get("asserts", [])]
