@@ -98,3 +98,28 @@ def test_a_question_after_a_single_valued_attribute_weights_the_profile_double()
     assert QueryAnalysis(terms=[], slots=["ana|count:dog"]).asks_current_value()
     unweighted = HYBRID.model_copy(update={"weights": {"bm25": 1.0, "profile": 0.0}})
     assert asked.fusion_config(unweighted) is unweighted
+
+
+def test_asking_who_of_nobody_named_asks_single_valued_attributes_of_anyone(
+    mem: Memory,
+) -> None:
+    from datetime import UTC, datetime
+
+    from mnemos.engine.recall import analyse_query
+
+    mem.add([{"role": "user", "name": "Ana", "content": "I live in Porto."}], user_id="ana")
+    engine = mem._engine_
+    when = datetime(2030, 1, 1, tzinfo=UTC)
+
+    def asked(question: str) -> QueryAnalysis:
+        return analyse_query(engine.store, engine.access, "ana", question, when)
+
+    who = asked("Who is getting married?")
+    assert who.attributes == ["relationship status"]
+    assert who.asks_current_value()
+    assert asked("Who lives in Lisbon now?").attributes == ["residence"]
+    assert asked("Who likes hiking?").attributes == []  # everything anyone liked: no
+    assert asked("Is anyone getting married?").attributes == []  # not asking who
+    named = asked("Who does Ana live with?")
+    assert named.attributes == []
+    assert named.slots == ["ana|residence"]

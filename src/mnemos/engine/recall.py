@@ -106,8 +106,9 @@ def analyse_query(
         subjects = [e.key for e in found if e.kind == "person"]
         analysis.slots = [f"{s}|{a}" for s in subjects for a in asked_attributes(text)]
     if not analysis.people and _WHO.match(text):
-        # "Who is getting married?" names nobody: the attribute is asked of anyone.
-        analysis.attributes = asked_attributes(text)
+        # "Who is getting married?" names nobody: the attribute is asked of anyone, where
+        # everyone's current value is a short list (not everything anyone ever liked).
+        analysis.attributes = [a for a in asked_attributes(text) if single_valued(a)]
     return analysis
 
 
