@@ -89,6 +89,7 @@ def test_a_speaker_speaking_of_themself_by_name_reads_as_first_person(
     [
         ("Clara lives in Sintra.", {"clara"}, ("I live in Sintra.", "Clara")),
         ("Clara went to Lisbon.", {"clara"}, ("I went to Lisbon.", "Clara")),
+        ("Zoë is vegetarian.", {"zoë"}, ("I am vegetarian.", "Zoë")),
         ("Clara's moving to Braga.", {"clara"}, ("I am moving to Braga.", "Clara")),
         ("Clara Silva lives in Sintra.", {"clara"}, ("I live in Sintra.", "Clara Silva")),
         (

@@ -254,8 +254,9 @@ def _as_i(rest: str) -> str | None:
 # Where a clause about someone may open: the sentence's start, or after a colon or a dash
 # ("Big news: my sister Clara got engaged"), then "my" and one or two lower-case words that
 # say who they are to the speaker ("my sister", "my best friend"), then the name: a
-# capitalised word ("Clara", "Mary-Jane", "O'Neil"), perhaps followed by another.
-_NAME_WORD = r"[A-Z][a-z]*(?:'[A-Z])?[a-z]+(?:-[A-Z]?[a-z]+)?"
+# capitalised word ("Clara", "Zoë", "Mary-Jane", "O'Neil"), perhaps followed by another.
+_UPPER, _LOWER = "A-Z\u00c0-\u00d6\u00d8-\u00de", "a-z\u00df-\u00f6\u00f8-\u00ff"
+_NAME_WORD = rf"[{_UPPER}][{_LOWER}]*(?:'[{_UPPER}])?[{_LOWER}]+(?:-[{_UPPER}]?[{_LOWER}]+)?"
 _SOMEONE = re.compile(
     r"(?:^|[:;\u2013\u2014]\s+|\s-\s+)"
     r"(?P<my>[Mm]y\s+(?:[a-z]+\s+){1,2})?"
