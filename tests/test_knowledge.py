@@ -245,6 +245,19 @@ def test_claims_about_someone_else_are_theirs_and_update(mem: Memory) -> None:
     assert ana.attributes["residence"] == ["Porto"]  # Ana's own claim stands
 
 
+def test_someone_is_found_by_who_they_are_to_the_user(mem: Memory) -> None:
+    say(mem, "Big news: my sister Clara got engaged last Saturday!", T1)
+    say(mem, "Clara moved to Lisbon.", T2, session="s2")
+    for i in range(12):
+        say(mem, f"Remark {i}: the trains were late again and it rained.", T2, session=f"x{i}")
+    [clara] = [e for e in mem.entities.search("clara", user_id="ana").items if e.key == "clara"]
+    assert "ana's sister" in clara.aliases
+    for question in ("Where does my sister live?", "Where does Ana's sister live now?"):
+        hits = mem.search(question, user_id="ana", limit=3).hits
+        assert hits[0].text == "Clara moved to Lisbon.", question
+        assert hits[0].ranks["profile"] == 1
+
+
 def test_asking_who_finds_the_attribute_of_anyone(mem: Memory) -> None:
     say(mem, "Big news: my sister Clara got engaged last Saturday!", T1)
     for i in range(12):

@@ -6,7 +6,13 @@ import pytest
 
 from mnemos.nlp.entities import entity_key, extract_mentions
 from mnemos.nlp.facts import analyse_sentence
-from mnemos.nlp.person import about_someone, as_first_person, rewrite_person
+from mnemos.nlp.person import (
+    about_someone,
+    as_first_person,
+    asked_relations,
+    named_relations,
+    rewrite_person,
+)
 from mnemos.nlp.sentences import split_sentences
 
 
@@ -121,6 +127,31 @@ def test_a_clause_about_someone_else_reads_as_what_they_would_say(
     said: str, known: set[str], expected: tuple[str, str] | None
 ) -> None:
     assert about_someone(said, known, "Ana") == expected
+
+
+def test_who_someone_is_to_the_speaker_is_read_from_my_relation_name() -> None:
+    assert named_relations("Big news: my sister Clara got engaged!") == [("sister", "Clara")]
+    assert named_relations("My best friend Tom plays the violin.") == [("friend", "Tom")]
+    assert named_relations("I met my manager, Rui, today.") == [("manager", "Rui")]
+    assert named_relations("It was my daughter Sara's birthday.") == [("daughter", "Sara")]
+    assert named_relations("I love my dog Max and my cat Luna") == [("dog", "Max"), ("cat", "Luna")]
+    for none in ("My favourite Lord of the Rings", "my sister. Clara came", "Biscuit, my beagle"):
+        assert named_relations(none) == []
+
+
+def test_a_question_names_someone_by_who_they_are_to_someone() -> None:
+    assert asked_relations("Where does Ana's sister live?") == {"ana's sister": "ana"}
+    assert asked_relations("Where does my older sister live?", lambda: ["ana", "bo"]) == {
+        "ana's sister": None,
+        "bo's sister": None,
+        "user's sister": None,
+    }
+    assert asked_relations("Where does Ana's team play?") == {}  # not a relation
+
+    def unasked() -> list[str]:
+        raise AssertionError("owners are only read for 'my'")
+
+    assert asked_relations("Where does Ana's sister live?", unasked) == {"ana's sister": "ana"}
 
 
 def test_an_agent_writing_of_the_user_reads_as_the_user_speaking() -> None:

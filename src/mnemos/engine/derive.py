@@ -24,7 +24,7 @@ from mnemos.engine.text import STOP_WORDS, tokenize
 from mnemos.models import Episode, MemoryKind
 from mnemos.nlp.entities import Mention, entity_key, extract_mentions
 from mnemos.nlp.facts import Claim, Correction, analyse_sentence, is_question
-from mnemos.nlp.person import about_someone, as_first_person, rewrite_person
+from mnemos.nlp.person import about_someone, as_first_person, named_relations, rewrite_person
 from mnemos.nlp.sentences import split_sentences
 from mnemos.nlp.timex import TimeSpan, find_times
 
@@ -181,8 +181,16 @@ class StatementDeriver:
             mentions: dict[str, Mention] = {}
             times: list[TimeSpan] = []
             statements: list[Candidate] = []
+            relations: list[dict[str, str]] = []
             for start, end in split_sentences(ep.text)[: self.max_sentences]:
-                stmt = self._statement(ep, ep.text[start:end], speaker, addressee, people)
+                sentence = ep.text[start:end]
+                if speaker:  # "my sister Clara": Clara is the speaker's sister
+                    for relation, name in named_relations(sentence):
+                        key = entity_key(name, singular=False)
+                        mentions.setdefault(key, Mention(name, key, "person"))
+                        relations.append({"relation": relation, "name": name, "key": key})
+                        people.add(name.lower())
+                stmt = self._statement(ep, sentence, speaker, addressee, people)
                 if stmt is None:
                     continue
                 for m in stmt.mentions:
@@ -197,6 +205,8 @@ class StatementDeriver:
                 mentions.setdefault(key, Mention(speaker, key, "person"))
             note.mentions = list(mentions.values())
             note.attributes["entities"] = [m.key for m in note.mentions]
+            if relations:
+                note.attributes["relations"] = relations
             if times:
                 note.time = times[0]
                 note.attributes["time"] = _time_attr(times[0])

@@ -7,6 +7,7 @@ this class; it never learns which storage backend it drives.
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import os
 import threading
@@ -663,7 +664,14 @@ class Engine:
         # Every channel and the hits read one state of the store: a write committed
         # meanwhile cannot leave a hit without its record or its context.
         with self.store.snapshot():
-            analysis = analyse_query(self.store, self.access, scope.user_id, text, when or now())
+            analysis = analyse_query(
+                self.store,
+                self.access,
+                scope.user_id,
+                text,
+                when or now(),
+                functools.partial(self._known_people, scope.user_id),
+            )
             anchors: dict[str, tuple[str | None, str, str | None]] = {}
             rankings = run_channels(
                 self.store,
@@ -767,7 +775,14 @@ class Engine:
         scope = self._scope(user_id, agent_id, session_id, user_required=True)
         assert scope.user_id is not None
         when = None if at is None else parse_when(at, field="at")
-        analysis = analyse_query(self.store, self.access, scope.user_id, text_query, when or now())
+        analysis = analyse_query(
+            self.store,
+            self.access,
+            scope.user_id,
+            text_query,
+            when or now(),
+            functools.partial(self._known_people, scope.user_id),
+        )
         people = self.store.find_entities(
             self.access, scope.user_id, [p.lower() for p in analysis.people]
         )

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -517,10 +517,19 @@ def entity_writes(candidates: Sequence[Candidate], at: datetime | None) -> list[
     from mnemos.storage.base import EntityWrite
 
     seen: dict[str, EntityWrite] = {}
+    aliases: dict[str, list[str]] = {}
     for c in candidates:
         for m in c.mentions:
             if m.key not in seen:
                 seen[m.key] = EntityWrite(
                     key=m.key, name=m.text, kind=m.kind, seen_at=c.occurred_at or at
                 )
+        # "my sister Clara" said by Ana: Clara is also "ana's sister".
+        owner = c.attributes.get("speaker")
+        for r in c.attributes.get("relations") or []:
+            if isinstance(owner, str) and owner:
+                aliases.setdefault(r["key"], []).append(f"{owner.lower()}'s {r['relation']}")
+    for key, names in aliases.items():
+        if key in seen:
+            seen[key] = replace(seen[key], aliases=tuple(dict.fromkeys(names)))
     return list(seen.values())

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,6 +27,7 @@ from mnemos.engine.text import LIGHT_VERBS, QUESTION_WORDS, analyze, count_token
 from mnemos.models import Episode, Evidence, MemoryRecord, SearchHit, trusted
 from mnemos.nlp.entities import entity_key, extract_mentions
 from mnemos.nlp.facts import single_valued
+from mnemos.nlp.person import asked_relations
 from mnemos.nlp.timex import parse_query_window
 from mnemos.storage.base import Access, MemoryQuery, Store, Vector
 from mnemos.storage.vector_index import GraphView
@@ -93,17 +94,34 @@ class QueryAnalysis:
 
 
 def analyse_query(
-    store: Store, access: Access, user_id: str, text: str, ref: datetime
+    store: Store,
+    access: Access,
+    user_id: str,
+    text: str,
+    ref: datetime,
+    owners: Callable[[], Iterable[str]] = tuple,
 ) -> QueryAnalysis:
-    """Terms, time window and known entities of a query."""
+    """Terms, time window and known entities of a query; ``owners()`` gives who "my" may
+    be in "my sister" (lower-cased names of the scope's people), asked for only then."""
     analysis = QueryAnalysis(terms=analyze(text), window=parse_query_window(text, ref))
     keys = [m.key for m in extract_mentions(text)]
-    if keys:
-        found = store.find_entities(access, user_id, keys, with_attributes=False)
+    # "Ana's sister", "my sister": whoever was introduced as such ("my sister Clara").
+    relations = asked_relations(text, owners)
+    if keys or relations:
+        found = store.find_entities(access, user_id, [*keys, *relations], with_attributes=False)
+        related = {
+            e.id: relations[a.lower()] for e in found for a in e.aliases if a.lower() in relations
+        }
+        # Asked after Ana's sister, the claims wanted are the sister's, not Ana's.
+        asked_owners = set(related.values())
         analysis.entity_ids = [e.id for e in found]
         analysis.entity_names = [e.name for e in found]
         analysis.people = [e.name for e in found if e.kind == "person"]
-        subjects = [e.key for e in found if e.kind == "person"]
+        subjects = [
+            e.key
+            for e in found
+            if e.kind == "person" and (e.id in related or e.key not in asked_owners)
+        ]
         analysis.slots = [f"{s}|{a}" for s in subjects for a in asked_attributes(text)]
     if not analysis.people and _WHO.match(text):
         # "Who is getting married?" names nobody: the attribute is asked of anyone, where

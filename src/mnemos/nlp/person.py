@@ -10,11 +10,18 @@ addressed, second person is left alone.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 from lemminflect import getAllLemmas, getInflection
 
-__all__ = ["about_someone", "as_first_person", "rewrite_person"]
+__all__ = [
+    "about_someone",
+    "as_first_person",
+    "asked_relations",
+    "named_relations",
+    "rewrite_person",
+]
 
 _ADVERBS = frozenset(
     """
@@ -313,3 +320,66 @@ def _go_on(rewritten: str) -> str:
     if then is None:
         return rewritten
     return f"{rewritten[: found.start()]}{found.group('and')} {then}"
+
+
+# Who someone is to the speaker, as "my <relation> <Name>" says it ("my sister Clara", "my
+# best friend Tom", "my new puppy Coco").
+RELATIONS = frozenset(
+    """
+    sister brother mom mum mother dad father wife husband partner girlfriend boyfriend
+    fiance fiancee fiancé fiancée son daughter kid child baby aunt uncle cousin niece nephew
+    grandma grandmother grandpa grandfather granddaughter grandson stepmom stepdad
+    stepmother stepfather stepsister stepbrother friend bestie boss manager colleague
+    coworker teammate roommate flatmate housemate neighbour neighbor mentor coach teacher
+    therapist doctor dentist dog cat puppy kitten pet
+    """.split()
+)
+_RELATION_ADJECTIVES = (
+    "best|old|oldest|little|big|younger|youngest|older|elder|new|baby|childhood|close|good"
+)
+_MY_RELATION = re.compile(
+    rf"\b[Mm]y\s+(?:(?:{_RELATION_ADJECTIVES})\s+)?(?P<relation>[a-zé]+)"
+    rf"(?:,\s*|\s+)(?P<name>{_NAME_WORD}(?:\s+{_NAME_WORD})?)(?=[\s,.!?;:)]|'s\b|$)"
+)
+
+
+def named_relations(sentence: str) -> list[tuple[str, str]]:
+    """``(relation, name)`` for each "my <relation> <Name>" in a sentence ("my sister
+    Clara" -> ``("sister", "Clara")``; "my best friend Tom" -> ``("friend", "Tom")``),
+    the relation one of :data:`RELATIONS`."""
+    text = sentence.replace("\u2019", "'")
+    return [
+        (m.group("relation"), m.group("name"))
+        for m in _MY_RELATION.finditer(text)
+        if m.group("relation") in RELATIONS
+    ]
+
+
+_ASKED_RELATION = re.compile(
+    rf"(?:\b(?P<owner>{_NAME_WORD}(?:\s+{_NAME_WORD})?)'s|\b(?P<my>[Mm]y|[Tt]he user's))"
+    rf"\s+(?:(?:{_RELATION_ADJECTIVES})\s+)?(?P<relation>[a-zé]+)\b"
+)
+
+
+def asked_relations(
+    question: str, owners: Callable[[], Iterable[str]] = tuple
+) -> dict[str, str | None]:
+    """The names a question may give someone by who they are to someone else, as
+    :func:`named_relations` records them: "Ana's sister" -> ``{"ana's sister": "ana"}``;
+    "my sister" (or "the user's sister") -> one per possible owner, owner ``None``: each
+    of ``owners()`` (lower-cased names, asked for only then) and "user" (the role)."""
+    out: dict[str, str | None] = {}
+    mine: list[str] | None = None
+    for m in _ASKED_RELATION.finditer(question.replace("\u2019", "'")):
+        relation = m.group("relation")
+        if relation not in RELATIONS:
+            continue
+        if m.group("owner"):
+            owner = m.group("owner").lower()
+            out[f"{owner}'s {relation}"] = owner
+            continue
+        if mine is None:
+            mine = sorted({*owners(), "user"})
+        for owner in mine:
+            out.setdefault(f"{owner}'s {relation}", None)
+    return out

@@ -145,12 +145,14 @@ class ClaimRow:
 
 @dataclass(frozen=True, slots=True)
 class EntityWrite:
-    """An entity mention to record for a user scope (created if new, else counted)."""
+    """An entity mention to record for a user scope (created if new, else counted), with
+    names it is also known by ("ana's sister")."""
 
     key: str
     name: str
     kind: str
     seen_at: datetime | None
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -490,6 +490,15 @@ class _Transaction:
             ],
         )
         self._index_aliases(access.tenant, user_id, [(e.key, e.name) for e in entities])
+        extra = [(e.key, alias) for e in entities for alias in e.aliases]
+        if extra:
+            self._conn.executemany(
+                "UPDATE entities SET aliases = json_insert(aliases, '$[#]', ?)"
+                " WHERE tenant = ? AND user_id = ? AND key = ?"
+                " AND instr(aliases, json_quote(?)) = 0",
+                [(alias, access.tenant, user_id, key, alias) for key, alias in extra],
+            )
+            self._index_aliases(access.tenant, user_id, extra)
 
     def _index_aliases(self, tenant: str, user_id: str, pairs: Sequence[tuple[str, str]]) -> None:
         """Record each (key, spelling) as an alias of the entity with that key."""
