@@ -52,6 +52,8 @@ def test_sentence_splitting() -> None:
         ("Your empathy will help people", "Mel", "Ana", "Ana's empathy will help people"),
         ("I don't eat meat anymore", "Ana", None, "Ana doesn't eat meat anymore"),
         ("I no longer play the violin", "Ana", None, "Ana no longer plays the violin"),
+        ("I quit Siemens last week", "Mia", None, "Mia quit Siemens last week"),  # past
+        ("I put it there", "Ana", None, "Ana put it there"),
         ("Thank you so much!", "Ana", "Bo", "Thank you so much!"),
         ("I adopted a puppy", None, None, "I adopted a puppy"),
     ],

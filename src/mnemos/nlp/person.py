@@ -83,6 +83,10 @@ def _third_person(word: str) -> str | None:
         return None
     if "NOUN" in lemmas and "ADJ" in lemmas:
         return None
+    if low in getInflection(low, tag="VBD"):
+        # "I quit Siemens last week": the past is spelt as the base form, and "Mia quits
+        # Siemens" would say it is happening now. "Mia quit" holds either way.
+        return None
     forms = getInflection(low, tag="VBZ")
     return forms[0] if forms else None
 
