@@ -258,6 +258,21 @@ def test_someone_is_found_by_who_they_are_to_the_user(mem: Memory) -> None:
         assert hits[0].ranks["profile"] == 1
 
 
+def test_my_relation_is_the_users_when_their_messages_carry_no_name(mem: Memory) -> None:
+    def note(text: str, at: str, session: str = "s1") -> AddResult:
+        return mem.add([{"role": "user", "content": text}], user_id="u1", session_id=session, at=at)
+
+    note("My sister Clara got engaged last Saturday!", T1)
+    note("Clara moved to Lisbon.", T2, "s2")
+    for i in range(12):
+        note(f"Remark {i}: the trains were late again and it rained.", T2, f"x{i}")
+    [clara] = [e for e in mem.entities.search("clara", user_id="u1").items if e.key == "clara"]
+    assert "user's sister" in clara.aliases
+    hits = mem.search("Where does my sister live?", user_id="u1", limit=3).hits
+    assert hits[0].text == "Clara moved to Lisbon."
+    assert hits[0].ranks["profile"] == 1
+
+
 def test_asking_who_finds_the_attribute_of_anyone(mem: Memory) -> None:
     say(mem, "Big news: my sister Clara got engaged last Saturday!", T1)
     for i in range(12):

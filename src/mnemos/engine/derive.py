@@ -184,12 +184,12 @@ class StatementDeriver:
             relations: list[dict[str, str]] = []
             for start, end in split_sentences(ep.text)[: self.max_sentences]:
                 sentence = ep.text[start:end]
-                if speaker:  # "my sister Clara": Clara is the speaker's sister
-                    for relation, name in named_relations(sentence):
-                        key = entity_key(name, singular=False)
-                        mentions.setdefault(key, Mention(name, key, "person"))
-                        relations.append({"relation": relation, "name": name, "key": key})
-                        people.add(name.lower())
+                # "my sister Clara": Clara is the speaker's sister (or the role's, unnamed).
+                for relation, name in named_relations(sentence):
+                    key = entity_key(name, singular=False)
+                    mentions.setdefault(key, Mention(name, key, "person"))
+                    relations.append({"relation": relation, "name": name, "key": key})
+                    people.add(name.lower())
                 stmt = self._statement(ep, sentence, speaker, addressee, people)
                 if stmt is None:
                     continue

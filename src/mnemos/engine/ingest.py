@@ -524,8 +524,9 @@ def entity_writes(candidates: Sequence[Candidate], at: datetime | None) -> list[
                 seen[m.key] = EntityWrite(
                     key=m.key, name=m.text, kind=m.kind, seen_at=c.occurred_at or at
                 )
-        # "my sister Clara" said by Ana: Clara is also "ana's sister".
-        owner = c.attributes.get("speaker")
+        # "my sister Clara" said by Ana: Clara is also "ana's sister" ("user's sister" when
+        # the user's messages carry no name).
+        owner = c.attributes.get("speaker") or c.attributes.get("role")
         for r in c.attributes.get("relations") or []:
             if isinstance(owner, str) and owner:
                 aliases.setdefault(r["key"], []).append(f"{owner.lower()}'s {r['relation']}")
