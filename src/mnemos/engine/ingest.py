@@ -81,8 +81,9 @@ def _ends(row: ClaimRow, old: ClaimRow) -> bool:
     that leaves the old one unknown (:data:`_ENDS_WITH`)."""
     if row.slot == old.slot:
         return row.single or row.value_key == old.value_key or _values_match(row.value, old.value)
-    subject, attribute = row.slot.split("|", 1)
-    old_subject, old_attribute = old.slot.split("|", 1)
+    # A subject may be a user id holding "|"; an attribute never does.
+    subject, _, attribute = row.slot.rpartition("|")
+    old_subject, _, old_attribute = old.slot.rpartition("|")
     return (
         row.positive
         and subject == old_subject
@@ -385,7 +386,7 @@ class Reconciler:
         existing.sort(key=lambda pair: (pair[0].valid_from is not None, pair[0].valid_from or 0))
         ended: dict[str, MemoryRecord] = {}
         for row in rows:
-            attribute = row.slot.split("|", 1)[1]
+            attribute = row.slot.rpartition("|")[2]
             for old, old_row in existing:
                 if old_row.slot != row.slot or old.id == record.id or old.id in self._superseded:
                     continue

@@ -81,7 +81,7 @@ class QueryAnalysis:
         """Whether the query asks after attributes of known people (or, asking who, of
         anyone) that each hold one value at a time ("Where does Ana work?", "Who is getting
         married?"): the current claims are then the answer."""
-        asked = [slot.split("|", 1)[1] for slot in self.slots] + self.attributes
+        asked = [slot.rpartition("|")[2] for slot in self.slots] + self.attributes
         return bool(asked) and all(single_valued(attribute) for attribute in asked)
 
     def fusion_config(self, cfg: SearchConfig) -> SearchConfig:

@@ -1568,9 +1568,9 @@ class SQLiteStore:
         wanted = []
         if slots:
             wanted.append(f"c.slot IN ({','.join('?' * len(slots))})")
-        # A slot is "subject|attribute" and no subject holds "|": an attribute of anyone is
-        # the end of the slot, read off the scope's claims in the slot index.
-        wanted += ["substr(c.slot, instr(c.slot, '|') + 1) = ?"] * len(attributes)
+        # A slot is "subject|attribute" (a subject may hold "|", an attribute does not): an
+        # attribute of anyone is the slot's ending, read off the scope's claims in the index.
+        wanted += ["substr(c.slot, length(c.slot) - length(?)) = '|' || ?"] * len(attributes)
         # The claims' own scope columns let the slot index bound the scan to the scope.
         own = ""
         if query.scope.user_id is not None:
@@ -1581,7 +1581,7 @@ class SQLiteStore:
                 f"SELECT DISTINCT m.id, m.valid_from, m.rid FROM memories m JOIN claims c"
                 f" ON c.memory_rid = m.rid WHERE {where}{own} AND ({' OR '.join(wanted)})"
                 " AND c.positive = 1 ORDER BY m.valid_from DESC, m.rid DESC LIMIT ?",
-                [*params, *slots, *attributes, limit],
+                [*params, *slots, *(a for a in attributes for _ in range(2)), limit],
             ).fetchall()
         return [(mid, 1.0 / rank) for rank, (mid, _, _) in enumerate(rows, start=1)]
 
