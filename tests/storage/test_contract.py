@@ -384,6 +384,31 @@ def _rich(
     return write, {h: vector}
 
 
+def test_slot_search_by_slot_or_by_attribute_of_anyone(store: Store) -> None:
+    written = []
+    for slot, value in (
+        ("ana|residence", "Porto"),
+        ("team|bo|residence", "Lisbon"),  # a subject holding "|"
+        ("ana|employer", "Tidewater"),
+    ):
+        ep = episode(text=f"{slot} {value}")
+        rec = memory(ep, kind="profile")
+        write, vs = _rich(rec, claims=(ClaimRow(slot, value, value.lower(), True, True),))
+        with store.transaction() as tx:
+            tx.insert_episodes([ep])
+            tx.put_vectors(vs)
+            tx.insert_memories([write])
+        written.append(rec.id)
+    porto, lisbon, tidewater = written
+    assert {m for m, _ in store.slot_search(ACCESS, q(), ["ana|residence"], 10)} == {porto}
+    anyone = store.slot_search(ACCESS, q(), [], 10, attributes=["residence"])
+    assert {m for m, _ in anyone} == {porto, lisbon}
+    both = store.slot_search(ACCESS, q(), ["ana|employer"], 10, attributes=["residence"])
+    assert {m for m, _ in both} == {porto, lisbon, tidewater}
+    assert store.slot_search(ACCESS, q(), [], 10, attributes=["dence"]) == []
+    assert store.slot_search(ACCESS, q(user="u2"), [], 10, attributes=["residence"]) == []
+
+
 def test_entities_claims_and_links(store: Store) -> None:
     ep = episode(text="Ana lives in Porto")
     rec = memory(ep, kind="profile")
@@ -397,6 +422,9 @@ def test_entities_claims_and_links(store: Store) -> None:
             [EntityWrite("ana", "Ana", "person", T0), EntityWrite("porto", "Porto", "place", T0)],
         )
         tx.upsert_entities(ACCESS, "u1", [EntityWrite("ana", "Annie", "person", T0)])
+        tx.upsert_entities(
+            ACCESS, "u1", [EntityWrite("ana", "Ana", "person", T0, aliases=("bo's sister",))]
+        )
         tx.put_vectors(vs)
         tx.insert_memories([write])
         found = tx.claims_for_slots(ACCESS, "u1", [("ana|residence", True)])
@@ -409,7 +437,13 @@ def test_entities_claims_and_links(store: Store) -> None:
             == rec.id
         )
     [ana] = store.find_entities(ACCESS, "u1", ["annie"])
-    assert (ana.name, ana.kind, ana.aliases, ana.mentions) == ("Ana", "person", ["Annie"], 2)
+    assert (ana.name, ana.kind, ana.aliases, ana.mentions) == (
+        "Ana",
+        "person",
+        ["Annie", "bo's sister"],
+        3,
+    )
+    assert [e.id for e in store.find_entities(ACCESS, "u1", ["bo's sister"])] == [ana.id]
     assert ana.attributes == {"residence": ["Porto"]}
     [bare] = store.find_entities(ACCESS, "u1", ["ana"], with_attributes=False)
     assert bare.attributes == {}
