@@ -19,6 +19,7 @@ def test_a_store_from_before_api_keys_is_migrated(tmp_path: Path) -> None:
         conn.execute("DROP TABLE entity_aliases")
         conn.execute("DROP INDEX episodes_session")
         conn.execute("DROP INDEX episodes_recent")
+        conn.execute("DROP TABLE pending_episodes")
         conn.execute("DELETE FROM mnemos_migrations WHERE version > 2")
         conn.execute("UPDATE mnemos_meta SET value = '2' WHERE key = 'schema_version'")
     conn.close()

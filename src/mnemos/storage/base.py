@@ -194,8 +194,17 @@ class StoreInfo:
 class StoreTransaction(Protocol):
     """Writes that land together or not at all. Obtained from :meth:`Store.transaction`."""
 
-    def insert_episodes(self, episodes: Sequence[Episode]) -> None:
-        """Insert new episodes. Raises ConflictError if an id exists."""
+    def insert_episodes(self, episodes: Sequence[Episode], *, pending: bool = False) -> None:
+        """Insert new episodes. Raises ConflictError if an id exists.
+
+        ``pending``: their memories are not derived yet; they are queued (in this order)
+        until :meth:`take_pending` removes them in the transaction that writes those.
+        """
+        ...
+
+    def take_pending(self, episode_ids: Sequence[str]) -> int:
+        """Take episodes off the pending queue; returns how many were on it (another
+        writer may have taken some first)."""
         ...
 
     def insert_memories(self, memories: Sequence[MemoryWrite]) -> None:
@@ -402,8 +411,20 @@ class Store(KeyStore, Protocol):
         """The note (kind ``note``) of each episode, if it has one in those statuses."""
         ...
 
-    def recent_episodes(self, access: Access, scope: ScopeFilter, limit: int) -> list[Episode]:
-        """The last ``limit`` episodes of a scope, oldest first."""
+    def recent_episodes(
+        self, access: Access, scope: ScopeFilter, limit: int, *, before: str | None = None
+    ) -> list[Episode]:
+        """The last ``limit`` episodes of a scope, oldest first; with ``before`` (an episode
+        id), the last ones before that episode."""
+        ...
+
+    def pending_episodes(self, limit: int) -> list[Episode]:
+        """Up to ``limit`` queued episodes whose memories are not derived yet, of any
+        tenant, oldest first (maintenance: not confined to an access scope)."""
+        ...
+
+    def count_pending(self) -> int:
+        """How many episodes of any tenant wait for their memories."""
         ...
 
     def find_entities(

@@ -248,6 +248,14 @@ _RECENT_INDEX = """
 CREATE INDEX episodes_recent ON episodes (tenant, user_id, session_id, occurred_at, rid)
 """
 
+# Episodes stored by ``add(wait=False)`` whose memories are not derived yet, in the order
+# they came; a row goes with its episode (erase) and when its memories are written.
+_PENDING = """
+CREATE TABLE pending_episodes (
+    episode_rid INTEGER PRIMARY KEY REFERENCES episodes (rid) ON DELETE CASCADE
+)
+"""
+
 
 MIGRATIONS: list[Migration] = [
     Migration(
@@ -276,6 +284,11 @@ MIGRATIONS: list[Migration] = [
         7,
         "recent turns of a session: an index by session and time",
         _script(_RECENT_INDEX),
+    ),
+    Migration(
+        8,
+        "pending episodes: turns stored without waiting, whose memories are derived later",
+        _script(_PENDING),
     ),
 ]
 LATEST_VERSION = MIGRATIONS[-1].version

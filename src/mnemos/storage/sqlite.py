@@ -255,7 +255,7 @@ class _Transaction:
 
     # -- protocol --------------------------------------------------------------------------
 
-    def insert_episodes(self, episodes: Sequence[Episode]) -> None:
+    def insert_episodes(self, episodes: Sequence[Episode], *, pending: bool = False) -> None:
         self._conn.executemany(
             "INSERT INTO episodes (id, tenant, user_id, agent_id, session_id, role, name, text,"
             " occurred_at, recorded_at, metadata) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -276,6 +276,22 @@ class _Transaction:
                 for e in episodes
             ],
         )
+        if pending:
+            self._conn.executemany(
+                "INSERT INTO pending_episodes (episode_rid) SELECT rid FROM episodes WHERE id = ?",
+                [(e.id,) for e in episodes],
+            )
+
+    def take_pending(self, episode_ids: Sequence[str]) -> int:
+        taken = 0
+        for chunk in _chunks(list(episode_ids)):
+            marks = ",".join("?" * len(chunk))
+            taken += self._conn.execute(
+                "DELETE FROM pending_episodes WHERE episode_rid IN"
+                f" (SELECT rid FROM episodes WHERE id IN ({marks}))",
+                tuple(chunk),
+            ).rowcount
+        return taken
 
     def insert_memories(self, memories: Sequence[MemoryWrite]) -> None:
         if not memories:
@@ -1698,11 +1714,19 @@ class SQLiteStore:
                     out[r[-1]] = self._memory_from_row(r[:-1], evidence[r[0]])
         return out
 
-    def recent_episodes(self, access: Access, scope: ScopeFilter, limit: int) -> list[Episode]:
-        """The last episodes of a scope, oldest first."""
+    def recent_episodes(
+        self, access: Access, scope: ScopeFilter, limit: int, *, before: str | None = None
+    ) -> list[Episode]:
+        """The last episodes of a scope (those before episode ``before``), oldest first."""
         where, params = _scope_sql(access, scope, alias="e")
         if scope.session_id is None:
             where += " AND e.session_id IS NULL"
+        if before is not None:
+            where += (
+                " AND (e.occurred_at, e.rid) <"
+                " (SELECT b.occurred_at, b.rid FROM episodes b WHERE b.id = ?)"
+            )
+            params.append(before)
         with self._read() as conn:
             rows = conn.execute(
                 f"SELECT {_EPISODE_COLUMNS} FROM episodes e WHERE {where}"
@@ -1710,6 +1734,22 @@ class SQLiteStore:
                 [*params, limit],
             ).fetchall()
         return [self._episode_from_row(r) for r in reversed(rows)]
+
+    def pending_episodes(self, limit: int) -> list[Episode]:
+        """Episodes stored without their memories yet (any tenant), in the order they came."""
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {_EPISODE_COLUMNS} FROM pending_episodes p"
+                " JOIN episodes e ON e.rid = p.episode_rid ORDER BY p.episode_rid LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [self._episode_from_row(r) for r in rows]
+
+    def count_pending(self) -> int:
+        """How many episodes wait for their memories (any tenant)."""
+        with self._read() as conn:
+            (n,) = conn.execute("SELECT count(*) FROM pending_episodes").fetchone()
+        return int(n)
 
     # -- entities --------------------------------------------------------------------------
 
