@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import logging
 import os
 from collections.abc import Iterable, Mapping
 from types import TracebackType
@@ -34,6 +35,8 @@ from mnemos.models import (
 )
 from mnemos.settings import Settings
 from mnemos.storage.base import Access, Store
+
+logger = logging.getLogger("mnemos")
 
 __all__ = ["AsyncMemory", "Memory"]
 
@@ -219,11 +222,19 @@ class Memory:
         return self._engine_ is None
 
     def close(self) -> None:
-        """Close the store. Idempotent; any later call raises ClosedError."""
-        if self._engine_ is not None:
+        """Derive what ``add(wait=False)`` queued, then close the store. Idempotent; any
+        later call raises ClosedError."""
+        engine = self._engine_
+        if engine is not None:
             self._engine_ = None
-            if self._owns_store:
-                self._store.close()
+            try:
+                if self._owns_store:
+                    engine.settle()
+            except Exception:  # stays queued in the store: the next open derives it
+                logger.warning("queued messages left for the next open", exc_info=True)
+            finally:
+                if self._owns_store:
+                    self._store.close()
 
     def __enter__(self) -> Self:
         self._engine  # noqa: B018 - raises ClosedError when entered after close
@@ -252,11 +263,20 @@ class Memory:
         session_id: str | None = None,
         at: Any = None,
         metadata: Mapping[str, Any] | None = None,
+        wait: bool = True,
     ) -> AddResult:
         """Store what happened and derive memories from it.
 
         Every message becomes an immutable episode, and at least one memory is derived from
         each. Everything lands in one transaction, and is searchable when this returns.
+
+        With ``wait=False`` the episodes are stored (durably, in one transaction) and the
+        memories are derived later, together with the other messages queued so: when
+        ``derive_batch`` messages wait, before any read or change of memories through this
+        store's Memory objects (so a search sees every message added), on :meth:`settle`
+        and on :meth:`close`; episodes a stopped process left queued are derived by the next
+        one that opens the store. Adding turns one by one as they come is then about as
+        fast as adding a whole session in one call.
 
         Args:
             messages: A string (one user message), a message mapping in the OpenAI chat shape
@@ -266,9 +286,11 @@ class Memory:
             session_id: The session (Mem0's run_id).
             at: When it happened in the world (ISO string or datetime; default now).
             metadata: Kept with every episode and memory (a message's own metadata wins).
+            wait: Derive the memories before returning (default), or queue them.
 
         Returns:
-            The episodes stored, the memories derived, and what changed.
+            The episodes stored, the memories derived, and what changed (with
+            ``wait=False``: the episodes, no memories yet, and ``pending`` true).
 
         Raises:
             InvalidInputError: bad input; nothing was written.
@@ -280,7 +302,16 @@ class Memory:
             session_id=session_id,
             at=at,
             metadata=metadata,
+            wait=wait,
         )
+
+    def settle(self) -> int:
+        """Derive the memories of every message queued with ``add(wait=False)`` now.
+
+        Returns:
+            How many queued messages were derived.
+        """
+        return self._engine.settle()
 
     def update(
         self,
@@ -526,6 +557,10 @@ class AsyncMemory:
     async def history(self, memory_id: str) -> list[HistoryEvent]:
         """See :meth:`Memory.history`."""
         return await asyncio.to_thread(self._memory.history, memory_id)
+
+    async def settle(self) -> int:
+        """See :meth:`Memory.settle`."""
+        return await asyncio.to_thread(self._memory.settle)
 
     async def warm_up(self) -> float:
         """See :meth:`Memory.warm_up`."""

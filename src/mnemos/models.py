@@ -189,6 +189,10 @@ class AddResult(_Record):
     episodes: list[Episode]
     memories: list[MemoryRecord]
     changes: list[MemoryChange] = Field(default_factory=list)
+    pending: bool = Field(
+        default=False,
+        description="Stored with wait=False: the memories are derived later (before any read).",
+    )
 
 
 class Evidence(_Record):

@@ -94,6 +94,12 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="How long a write waits for another writer."
     )
     rrf_k: int = Field(default=20, ge=1, description="Reciprocal-rank-fusion constant.")
+    derive_batch: int = Field(
+        default=64,
+        ge=1,
+        le=4096,
+        description="Messages stored by add(wait=False) that are derived together.",
+    )
 
     @field_validator("tenant")
     @classmethod

@@ -150,6 +150,21 @@ def test_search_and_context(api: InProcess, ana: dict[str, str]) -> None:
     assert ctx["tokens"] <= ctx["budget_tokens"] == 1000
 
 
+def test_an_add_that_does_not_wait_is_searchable_next(api: InProcess, ana: dict[str, str]) -> None:
+    queued = add(api, ana, "I adopted a puppy called Rex", wait=False)
+    assert queued["pending"] is True
+    assert queued["memories"] == []
+    assert [e["text"] for e in queued["episodes"]] == ["I adopted a puppy called Rex"]
+    hits = api.post("/v1/search", json={"query": "puppy", "user_id": "ana"}, headers=ana).json()
+    assert hits["hits"][0]["text"] == "I adopted a puppy called Rex"
+    refused = api.post(
+        "/v1/memories",
+        json={"messages": "hi", "user_id": "ana", "wait": "no"},
+        headers=ana,
+    )
+    assert_error(refused, 422, "invalid_request")
+
+
 def test_listing_pages_and_filters(api: InProcess, ana: dict[str, str]) -> None:
     for day in range(1, 8):
         add(api, ana, f"note number {day}", at=f"2024-03-0{day}")

@@ -214,6 +214,8 @@ class StatementDeriver:
             out.append(note)
             out.extend(statements)
             history.append(ep)
+            # The people named so far are known to the next message, as to the next add.
+            people.update(m.text.lower() for m in note.mentions if m.kind == "person")
         return out
 
     def _statement(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import functools
 import itertools
+import logging
 import os
 import threading
 import time
@@ -36,7 +37,7 @@ from mnemos.engine.validate import (
     check_text,
     normalize_messages,
 )
-from mnemos.errors import ConflictError, InvalidInputError, NotFoundError
+from mnemos.errors import ConflictError, InvalidInputError, NotFoundError, StoreError
 from mnemos.io.jsonl import read_export, write_export
 from mnemos.models import (
     AddResult,
@@ -63,6 +64,8 @@ from mnemos.storage.base import (
 )
 
 __all__ = ["Engine", "new_id", "snapshot"]
+
+log = logging.getLogger("mnemos")
 
 MAX_QUERY_CHARS = 10_000
 
@@ -115,6 +118,9 @@ class Engine:
         self._people: dict[tuple[str, str], set[str]] = {}
         self._people_lock = threading.Lock()
         store.bind_embedder(embedder.id, embedder.dimension)
+        # Shared by every view of this engine: how many stored episodes may still wait for
+        # their memories (queued here, or left by a process that stopped before deriving).
+        self._backlog = _Backlog(store.count_pending())
 
     def with_access(self, access: Access) -> Engine:
         """The same engine (store, embedder, caches) confined to another access scope."""
@@ -212,8 +218,12 @@ class Engine:
         session_id: Any = None,
         at: Any = None,
         metadata: Any = None,
+        wait: bool = True,
     ) -> AddResult:
-        """Store messages as episodes, derive memories, reconcile, index, in one transaction."""
+        """Store messages as episodes, derive memories, reconcile, index, in one transaction;
+        or, with ``wait=False``, store the episodes and queue them for :meth:`settle`."""
+        if not isinstance(wait, bool):
+            raise InvalidInputError(f"wait must be true or false, not {wait!r}", field="wait")
         scope = self._scope(user_id, agent_id, session_id, user_required=True)
         assert scope.user_id is not None
         recorded = now()
@@ -241,25 +251,100 @@ class Engine:
             )
             for m in msgs
         ]
-        earlier = self.store.recent_episodes(self.access, scope, 4)
-        context = DeriveContext(previous=earlier, people=self._known_people(scope.user_id))
-        candidates = self.deriver.derive(episodes, context)
+        if not wait:
+            with self.store.transaction() as tx:
+                tx.insert_episodes(episodes, pending=True)
+            if self._backlog.grow(len(episodes)) >= self.settings.derive_batch:
+                self.settle()
+            return AddResult(episodes=episodes, memories=[], changes=[], pending=True)
+        self.settle()  # what was queued before comes first
+        return self._derive(self.access, scope, episodes, default_at, queued=False)
+
+    def settle(self) -> int:
+        """Derive the memories of every queued episode (``add(wait=False)``), oldest first,
+        a run of one scope's turns per transaction. Returns how many episodes it derived.
+
+        Reads call this first, so what was added is what they see.
+        """
+        if not self._backlog.count:
+            return 0
+        done = 0
+        with self._backlog.lock:
+            while True:
+                queued = self.store.pending_episodes(self.settings.derive_batch)
+                if not queued:
+                    self._backlog.count = 0
+                    return done
+                for run in _scope_runs(queued):
+                    first = run[0]
+                    scope = ScopeFilter(
+                        user_id=first.user_id, agent_id=first.agent_id, session_id=first.session_id
+                    )
+                    access = Access(first.tenant, None)
+                    try:
+                        self._derive(access, scope, run, first.occurred_at, queued=True)
+                        done += len(run)
+                    except _TakenElsewhere:
+                        pass
+                    except StoreError:
+                        raise  # the store is busy or broken: the queue waits for the next try
+                    except Exception:
+                        # A deriver failing on these messages must not hold up the queue and
+                        # every read: they get the note each message gets, and it is logged.
+                        log.warning(
+                            "deriving %d queued messages failed; stored as notes",
+                            len(run),
+                            exc_info=True,
+                        )
+                        self._derive(
+                            access,
+                            scope,
+                            run,
+                            first.occurred_at,
+                            queued=True,
+                            deriver=NoteDeriver(),
+                        )
+                        done += len(run)
+                    self._backlog.shrink(len(run))
+
+    def _derive(
+        self,
+        access: Access,
+        scope: ScopeFilter,
+        episodes: list[Episode],
+        default_at: datetime,
+        *,
+        queued: bool,
+        deriver: Deriver | None = None,
+    ) -> AddResult:
+        """Derive, reconcile and index the memories of one scope's episodes in one
+        transaction; ``queued`` episodes are stored already and taken off the queue."""
+        assert scope.user_id is not None
+        engine = self if access == self.access else self.with_access(access)
+        earlier = self.store.recent_episodes(
+            access, scope, 4, before=episodes[0].id if queued else None
+        )
+        context = DeriveContext(previous=earlier, people=engine._known_people(scope.user_id))
+        candidates = (deriver or self.deriver).derive(episodes, context)
         covered = {eid for c in candidates for eid in c.episode_ids}
         missing = [e for e in episodes if e.id not in covered]
         if missing:  # every message yields at least one memory; a deriver bug must not lose one
             candidates += NoteDeriver().derive(missing)
-        records = [self._record(c, scope, recorded) for c in candidates]
+        records = [self._record(c, scope, episodes[0].recorded_at) for c in candidates]
         chain = [*earlier, *episodes]
         previous = {b.id: a.text for a, b in itertools.pairwise(chain)}
         writes, vectors = self.writes_for(records, previous)
-        near = near_duplicates(self, self.access, scope.user_id, writes, vectors)
+        near = near_duplicates(self, access, scope.user_id, writes, vectors)
         with self.store.transaction() as tx:
+            if not queued:
+                tx.insert_episodes(episodes)
+            elif tx.take_pending([e.id for e in episodes]) != len(episodes):
+                raise _TakenElsewhere  # another writer derived them first: undo, skip
             tx.put_vectors(vectors)
-            tx.insert_episodes(episodes)
-            tx.upsert_entities(self.access, scope.user_id, entity_writes(candidates, default_at))
-            outcome = Reconciler(self, tx, self.access, scope.user_id, near).run(candidates, writes)
+            tx.upsert_entities(access, scope.user_id, entity_writes(candidates, default_at))
+            outcome = Reconciler(engine, tx, access, scope.user_id, near).run(candidates, writes)
             tx.add_history(outcome.history)
-        self._remember_people(scope.user_id, candidates)
+        engine._remember_people(scope.user_id, candidates)
         return AddResult(episodes=episodes, memories=outcome.inserted, changes=outcome.changes)
 
     def _record(self, c: Candidate, scope: ScopeFilter, at: datetime) -> MemoryRecord:
@@ -291,6 +376,7 @@ class Engine:
         reason: Any = None,
     ) -> MemoryRecord:
         """Write a new version of a memory; the old one stays in its history."""
+        self.settle()
         current = self._get(memory_id)
         if current.status == "deleted":
             raise ConflictError(
@@ -381,6 +467,7 @@ class Engine:
         *,
         expect: set[str],
     ) -> MemoryRecord:
+        self.settle()
         current = self._get(memory_id)
         if current.status not in expect:
             raise ConflictError(
@@ -445,6 +532,7 @@ class Engine:
     def export(self, path: Any, *, user_id: Any = None) -> TransferResult:
         """Write every episode, entity, memory and history event (of one user, or the
         tenant)."""
+        self.settle()
         if not isinstance(path, str | os.PathLike):
             raise InvalidInputError("path must be a file path", field="path")
         scope = self._scope(user_id, None, None, user_required=False)
@@ -467,6 +555,7 @@ class Engine:
 
     def import_(self, path: Any) -> TransferResult:
         """Load an export file into this tenant, whole or not at all."""
+        self.settle()
         if not isinstance(path, str | os.PathLike):
             raise InvalidInputError("path must be a file path", field="path")
         data = read_export(path)
@@ -520,6 +609,7 @@ class Engine:
 
     def get(self, memory_id: Any) -> MemoryRecord:
         """One memory by id, whatever its status."""
+        self.settle()
         return self._get(memory_id)
 
     def get_all(
@@ -533,6 +623,7 @@ class Engine:
         offset: Any = 0,
     ) -> Page[MemoryRecord]:
         """A page of memories, newest first."""
+        self.settle()
         scope = self._scope(user_id, agent_id, session_id, user_required=False)
         limit = check_limit(limit, field="limit", high=1000)
         offset = check_limit(offset, field="offset", low=0, high=10**12)
@@ -557,6 +648,7 @@ class Engine:
 
     def history(self, memory_id: Any) -> list[HistoryEvent]:
         """Every change to a memory, oldest first."""
+        self.settle()
         record = self._get(memory_id)
         return self.store.history(self.access, record.id)
 
@@ -616,6 +708,7 @@ class Engine:
 
     def stats(self, *, user_id: Any = None) -> StoreStats:
         """Counts and sizes for the tenant, or for one user in it."""
+        self.settle()
         scope = self._scope(user_id, None, None, user_required=False)
         return self.store.stats(self.access, scope)
 
@@ -633,6 +726,7 @@ class Engine:
         config: SearchConfig | None = None,
     ) -> SearchResult:
         """Multi-channel recall fused by weighted RRF; see :mod:`mnemos.engine.recall`."""
+        self.settle()
         started = time.perf_counter()
         text = check_text(query, field="query", max_chars=MAX_QUERY_CHARS)
         scope = self._scope(user_id, agent_id, session_id, user_required=True)
@@ -708,6 +802,7 @@ class Engine:
 
     def get_entity(self, entity_id: Any) -> Entity:
         """One entity by id, with its current attributes."""
+        self.settle()
         eid = check_id(entity_id, field="entity_id")
         found = self.store.get_entity(self.access, eid)
         if found is None:
@@ -724,6 +819,7 @@ class Engine:
         offset: Any = 0,
     ) -> Page[Entity]:
         """A page of entities, most mentioned first."""
+        self.settle()
         scope = self._scope(user_id, None, None, user_required=False)
         kinds = ("person", "place", "organization", "thing", "concept")
         if kind is not None and kind not in kinds:
@@ -749,6 +845,7 @@ class Engine:
         self, entity_id: Any, *, include_superseded: bool = True, limit: Any = 100
     ) -> list[MemoryRecord]:
         """Memories that mention an entity, newest first (superseded ones included: its history)."""
+        self.settle()
         entity = self.get_entity(entity_id)
         limit = check_limit(limit, field="limit", high=1000)
         statuses = ("active", "superseded") if include_superseded else ("active",)
@@ -769,6 +866,7 @@ class Engine:
         """A prompt block for ``query`` within a token budget: what is currently known about
         the people it names, the most relevant memories with their dates, and the last
         turns of the session (when one is given)."""
+        self.settle()
         budget = check_limit(budget_tokens, field="budget_tokens", low=50, high=1_000_000)
         recent = check_limit(recent, field="recent", low=0, high=50)
         text_query = check_text(query, field="query", max_chars=MAX_QUERY_CHARS)
@@ -824,6 +922,45 @@ class Engine:
             tokens=count_tokens(text),
             budget_tokens=budget,
         )
+
+
+class _TakenElsewhere(Exception):
+    """Queued episodes another writer derived first (the transaction is rolled back)."""
+
+
+class _Backlog:
+    """A count of episodes that may wait for their memories, and the lock that derives
+    them one writer at a time. The count is a hint kept low-cost for reads: the queue in
+    the store is the truth."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.lock = threading.RLock()
+        self._guard = threading.Lock()
+
+    def grow(self, n: int) -> int:
+        with self._guard:
+            self.count += n
+            return self.count
+
+    def shrink(self, n: int) -> None:
+        with self._guard:
+            self.count = max(0, self.count - n)
+
+
+def _scope_runs(episodes: Sequence[Episode]) -> list[list[Episode]]:
+    """Consecutive episodes of one scope (tenant, user, agent, session), in order."""
+    runs: list[list[Episode]] = []
+    for e in episodes:
+        if runs and _scope_of(runs[-1][-1]) == _scope_of(e):
+            runs[-1].append(e)
+        else:
+            runs.append([e])
+    return runs
+
+
+def _scope_of(e: Episode) -> tuple[str, str, str | None, str | None]:
+    return (e.tenant, e.user_id, e.agent_id, e.session_id)
 
 
 def _fit(title: str, lines: list[str], room: int) -> list[str]:

@@ -160,7 +160,8 @@ def add_memories(body: AddRequest, mem: Bound) -> AddResult:
     """Store what happened (one or more messages) and derive memories from it.
 
     Every message becomes an immutable episode; at least one memory is derived from each.
-    All of it lands in one transaction, or nothing does.
+    All of it lands in one transaction, or nothing does. With ``wait: false`` the messages
+    are stored and their memories derived later, before any read.
     """
     messages: Any
     if isinstance(body.messages, list):
@@ -177,6 +178,7 @@ def add_memories(body: AddRequest, mem: Bound) -> AddResult:
         session_id=body.session_id,
         at=body.at,
         metadata=body.metadata,
+        wait=body.wait,
     )
 
 

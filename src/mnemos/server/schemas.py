@@ -180,6 +180,12 @@ class AddRequest(_Request):
     metadata: dict[str, Any] | None = Field(
         default=None, description="Kept with every episode and memory of the request."
     )
+    wait: bool = Field(
+        default=True,
+        description="Derive the memories before answering (default), or store the messages"
+        " and derive them later, in batches, before any read (the answer has no memories and"
+        " pending is true).",
+    )
 
 
 class UpdateRequest(_Request):
