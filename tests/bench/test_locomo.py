@@ -65,6 +65,10 @@ class Recorder:
     def add(self, messages: Any, **kwargs: Any) -> None:
         self.adds.append({"messages": messages, **kwargs})
 
+    def settle(self) -> int:
+        self.adds.append({"settle": True})
+        return 0
+
     def search(self, query: str, **kwargs: Any) -> Any:
         self.searches.append({"query": query, **kwargs})
         return type("Result", (), {"hits": []})()
@@ -75,7 +79,8 @@ def test_ingestion_is_one_add_per_turn_with_speaker_date_and_dia_id() -> None:
     fake = Recorder()
     system = MnemosSystem(fake)  # type: ignore[arg-type]
     system.prepare(conv)
-    assert len(fake.adds) == 5
+    assert len(fake.adds) == 6
+    assert fake.adds[-1] == {"settle": True}  # the clock stops when all are derived
     first, third = fake.adds[0], fake.adds[2]
     assert first == {
         "messages": {"role": "user", "name": "Rosa", "content": "Hi Tom! How was your weekend?"},
@@ -83,12 +88,16 @@ def test_ingestion_is_one_add_per_turn_with_speaker_date_and_dia_id() -> None:
         "session_id": "session_1",
         "at": datetime(2023, 5, 8, 13, 56, tzinfo=UTC),
         "metadata": {"dia_id": "D1:1"},
+        "wait": True,
     }
     assert third["messages"]["content"].endswith(
         "[shares a photo: a photo of a clay bowl on a wheel]"
     )
     assert fake.adds[3]["session_id"] == "session_2"
     assert not any("MUST NOT BE READ" in json.dumps(a, default=str) for a in fake.adds)
+    queued = Recorder()
+    MnemosSystem(queued, wait=False).prepare(conv)  # type: ignore[arg-type]
+    assert [a.get("wait") for a in queued.adds] == [False] * 5 + [None]
     assert system.turns == 5
     system.search("What is the name of Tom's cat?", 20)
     (asked,) = fake.searches
@@ -134,6 +143,24 @@ def test_mnemos_fills_a_budget_by_packing_its_own_hits(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def small_report() -> dict[str, Any]:
     return run_locomo(SMALL, LocomoOptions(split="all", embedder="hash"))
+
+
+def test_queued_ingestion_recalls_what_waiting_ingestion_recalls(
+    small_report: dict[str, Any],
+) -> None:
+    queued = run_locomo(
+        SMALL, LocomoOptions(split="all", embedder="hash", baselines=(), wait=False)
+    )
+    assert queued["ingestion"]["wait"] is False
+    assert small_report["ingestion"]["wait"] is True
+
+    def recall(report: dict[str, Any]) -> dict[str, Any]:
+        return {
+            cat: {k: v for k, v in row.items() if "ms" not in k}
+            for cat, row in report["systems"]["mnemos"]["categories"].items()
+        }
+
+    assert recall(queued) == recall(small_report)
 
 
 def test_end_to_end_on_the_small_fixture(small_report: dict[str, Any]) -> None:

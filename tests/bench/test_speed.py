@@ -95,6 +95,13 @@ def test_run_speed_at_tiny_sizes() -> None:
     by_session = ingestion["session_batches"]
     assert by_session["turns_per_s"] > 0
     assert 0 < by_session["embed_share"] < 1
+    queued = ingestion["queued"]
+    assert queued["turns_per_s"] > 0
+    assert 0 < queued["embed_share"] < 1
+    # Timed until the queue is empty: the store then holds what a turn per add makes.
+    for row in ingestion["rounds"]:
+        assert row["active_memories"] >= 30
+        assert row["queued_active_memories"] == row["active_memories"]
     assert ingestion["query_encode_ms"]["p50"] > 0
     assert ingestion["encode_baseline"] is None
     assert report["config"]["scale_embedder"] == "hash"
@@ -126,6 +133,9 @@ def test_encode_baseline_uses_sentence_transformers() -> None:
         )
         assert row["session_over_encode"] == pytest.approx(
             row["session_turns_per_s"] / row["encode_texts_per_s"]
+        )
+        assert row["queued_over_encode"] == pytest.approx(
+            row["queued_turns_per_s"] / row["encode_texts_per_s"]
         )
     assert baseline["texts_per_s"] == sorted(r["encode_texts_per_s"] for r in rounds)[1]
     assert baseline["ingest_over_encode"] == sorted(r["ingest_over_encode"] for r in rounds)[1]

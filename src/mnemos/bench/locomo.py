@@ -78,6 +78,8 @@ class LocomoOptions:
             many when they render in fewer tokens than the budget.
         embedder: The registered embedder mnemos uses.
         baselines: Which baselines to run, from :data:`~mnemos.bench.baselines.BASELINES`.
+        wait: Add each turn with ``wait=True`` (derived before ``add`` returns), or with
+            ``wait=False`` (queued, derived in batches; timed until derived).
     """
 
     split: str = "dev"
@@ -86,6 +88,7 @@ class LocomoOptions:
     depth: int = 100
     embedder: str = "minilm-static"
     baselines: tuple[str, ...] = BASELINES
+    wait: bool = True
 
     @property
     def limit(self) -> int:
@@ -144,9 +147,12 @@ class MnemosSystem:
 
     name = MNEMOS
 
-    def __init__(self, memory: Memory, embedder: TimedEmbedder | None = None) -> None:
+    def __init__(
+        self, memory: Memory, embedder: TimedEmbedder | None = None, *, wait: bool = True
+    ) -> None:
         self.memory = memory
         self.embedder = embedder
+        self.wait = wait
         self.turns = 0
         self.seconds = 0.0
         self.embed_seconds = 0.0
@@ -165,8 +171,10 @@ class MnemosSystem:
                     session_id=f"session_{session.index}",
                     at=session.at,
                     metadata={"dia_id": turn.dia_id},
+                    wait=self.wait,
                 )
                 self.turns += 1
+        self.memory.settle()  # queued turns: timed until their memories are written
         self.seconds += time.perf_counter() - started
         if self.embedder is not None:
             self.embed_seconds += self.embedder.seconds - embedded
@@ -498,7 +506,7 @@ def run_locomo(
         memory = Memory(Path(tmp) / "locomo.db", embedder=embedder)
         # Load the model and the word tables before the clock starts.
         warmup_s = memory.warm_up()
-        ours = MnemosSystem(memory, embedder)
+        ours = MnemosSystem(memory, embedder, wait=options.wait)
         systems: list[System] = [ours, *(BaselineSystem(b) for b in baselines)]
         tallies = {s.name: _Tally() for s in systems}
         try:
@@ -588,6 +596,7 @@ def run_locomo(
             "turns": ours.turns,
             "seconds": ours.seconds,
             "turns_per_s": ours.turns / ours.seconds if ours.seconds else None,
+            "wait": options.wait,
             "embed_seconds": ours.embed_seconds,
             "embed_share": ours.embed_seconds / ours.seconds if ours.seconds else None,
             "model_warmup_seconds": warmup_s,

@@ -129,7 +129,8 @@ def locomo_summary(report: dict[str, Any]) -> str:
     """One paragraph: ingestion throughput, indexing of the baselines, and what was skipped."""
     ing = report["ingestion"]
     parts = [
-        f"mnemos ingestion: {ing['turns']:,} turns added one by one in {ing['seconds']:.1f} s "
+        f"mnemos ingestion: {ing['turns']:,} turns added one by one"
+        f"{'' if ing.get('wait', True) else ' with wait=False'} in {ing['seconds']:.1f} s "
         f"= {ing['turns_per_s'] or 0:,.1f} turns/s end to end "
         f"(embedding {100 * (ing['embed_share'] or 0):.0f}% of it; warm-up of the model "
         f"and word tables {ing['model_warmup_seconds']:.1f} s not counted)."
@@ -264,6 +265,14 @@ def speed_tables(report: dict[str, Any]) -> list[Table]:
             f"{batched['turns_per_s'] or 0:,.1f} turns/s",
             f"end to end; embedding {100 * (batched['embed_share'] or 0):.0f}% of the time",
         )
+    queued = ing.get("queued")
+    if queued:
+        first.add_row(
+            "mnemos add(wait=False), a turn per call",
+            f"{queued['turns_per_s'] or 0:,.1f} turns/s",
+            f"stored as they come, derived {queued['derive_batch']} at a time; timed until "
+            f"the last is derived; embedding {100 * (queued['embed_share'] or 0):.0f}% of the time",
+        )
     base = ing.get("encode_baseline")
     if base:
         first.add_row(
@@ -280,6 +289,12 @@ def speed_tables(report: dict[str, Any]) -> list[Table]:
             first.add_row(
                 "ratio, a session per call",
                 f"{base['session_batches_over_encode']:.2f}",
+                "mnemos add / raw encode",
+            )
+        if base.get("queued_over_encode"):
+            first.add_row(
+                "ratio, a turn per call, wait=False",
+                f"{base['queued_over_encode']:.2f}",
                 "mnemos add / raw encode",
             )
         single = base.get("single")

@@ -13,10 +13,11 @@ Two parts, each with same-run baselines on the same machine:
   own and reported beside search latency. Baseline: a flat numpy scan (N x dimension float32
   matrix-vector product and top-10 ``argpartition``) at each size.
 - **Ingestion**: synthetic turns added with the default embedder into a fresh store, end
-  to end, one turn per ``add`` and then one session per ``add``, with the share of that
+  to end, one turn per ``add``, one session per ``add``, and one turn per
+  ``add(wait=False)`` (timed until the last queued turn is derived), with the share of that
   time spent embedding (measured by wrapping the embedder, not by looking inside the
   engine). Baseline: the raw rate at which sentence-transformers encodes the same texts
-  (MiniLM on torch, batch 64). The three are measured in turn, for a few rounds, and
+  (MiniLM on torch, batch 64). The four are measured in turn, for a few rounds, and
   reported as medians (each ratio as the median of the rounds' ratios).
 """
 
@@ -73,8 +74,8 @@ class SpeedOptions:
         single_texts: Texts encoded one per call in each round (the first ones; a rate per
             text, so a sample keeps the run short).
         seed: Seed of the synthetic conversation.
-        rounds: Rounds of the ingestion part (each: a turn per add, a session per add, the
-            raw encoder), reported as medians.
+        rounds: Rounds of the ingestion part (each: a turn per add, a session per add, a turn per
+            add(wait=False), the raw encoder), reported as medians.
     """
 
     turns: int = 2000
@@ -201,17 +202,19 @@ def _ingest(
     path: Path,
     turns: Sequence[SyntheticTurn],
     embedder: TimedEmbedder,
-    per_session: bool,
+    mode: str,
     progress: Progress | None,
-) -> float:
-    """Seconds to add the turns into a fresh store: one turn per ``add``, or one session."""
+) -> tuple[float, int]:
+    """Seconds to add the turns into a fresh store: one turn per ``add`` (``turn``), one
+    session per ``add`` (``session``), or one turn per ``add(wait=False)`` (``queued``),
+    timed until every queued turn is derived; and the active memories it then holds."""
     from mnemos.memory import Memory
 
     task = None
     if progress is not None:
-        how = "a session per add" if per_session else "a turn per add"
+        how = _MODES[mode]
         task = progress.add_task(f"ingesting ({embedder.id}, {how})", total=len(turns))
-    if per_session:
+    if mode == "session":
         calls = [list(group) for _, group in groupby(turns, key=lambda t: t.session)]
     else:
         calls = [[t] for t in turns]
@@ -224,10 +227,21 @@ def _ingest(
                 [{"role": "user", "name": t.speaker, "content": t.text, "at": t.at} for t in call],
                 user_id="ingest",
                 session_id=f"session_{call[0].session}",
+                wait=mode != "queued",
             )
             if progress is not None and task is not None:
                 progress.advance(task, len(call))
-        return time.perf_counter() - started
+        mem.settle()  # the clock stops when every turn's memories are written
+        took = time.perf_counter() - started
+        stats = mem.stats()
+        return took, stats.memories_by_status.get("active", 0)
+
+
+_MODES = {
+    "turn": "a turn per add",
+    "session": "a session per add",
+    "queued": "a turn per add(wait=False)",
+}
 
 
 def _ingestion(
@@ -260,23 +274,37 @@ def _ingestion(
         st.encode(["warm up"], show_progress_bar=False)
     # Each round measures mnemos a turn per add, then a session per add (how an agent
     # hands over a finished conversation, or an import: one transaction and one encode
-    # batch per session), then the raw encoder, so that a machine that speeds up or slows
-    # down during the run moves all three: rates are medians over the rounds, and each
+    # batch per session), then a turn per add(wait=False) (turns stored as they come,
+    # derived in batches), then the raw encoder, so that a machine that speeds up or slows
+    # down during the run moves them all: rates are medians over the rounds, and each
     # ratio is the median of the rounds' own ratios.
     rounds: list[dict[str, Any]] = []
     for r in range(options.rounds):
         embedder.reset()
-        seconds = _ingest(tmp / f"ingest-{r}.db", turns, embedder, False, progress)
+        seconds, active = _ingest(tmp / f"ingest-{r}.db", turns, embedder, "turn", progress)
         embed_seconds = embedder.seconds
         embedder.reset()
-        batched = _ingest(tmp / f"ingest-sessions-{r}.db", turns, embedder, True, progress)
+        batched, session_active = _ingest(
+            tmp / f"ingest-sessions-{r}.db", turns, embedder, "session", progress
+        )
+        session_embed = embedder.seconds
+        embedder.reset()
+        queued, queued_active = _ingest(
+            tmp / f"ingest-queued-{r}.db", turns, embedder, "queued", progress
+        )
         row: dict[str, Any] = {
             "seconds": seconds,
             "turns_per_s": len(turns) / seconds,
             "embed_share": embed_seconds / seconds,
+            "active_memories": active,
             "session_seconds": batched,
             "session_turns_per_s": len(turns) / batched,
-            "session_embed_share": embedder.seconds / batched,
+            "session_embed_share": session_embed / batched,
+            "session_active_memories": session_active,
+            "queued_seconds": queued,
+            "queued_turns_per_s": len(turns) / queued,
+            "queued_embed_share": embedder.seconds / queued,
+            "queued_active_memories": queued_active,
         }
         if st is not None:
             began = time.perf_counter()
@@ -285,6 +313,7 @@ def _ingestion(
             row["encode_texts_per_s"] = len(texts) / encode_s
             row["ingest_over_encode"] = row["turns_per_s"] / row["encode_texts_per_s"]
             row["session_over_encode"] = row["session_turns_per_s"] / row["encode_texts_per_s"]
+            row["queued_over_encode"] = row["queued_turns_per_s"] / row["encode_texts_per_s"]
             singles = texts[: options.single_texts]
             began = time.perf_counter()
             for text in singles:
@@ -311,6 +340,12 @@ def _ingestion(
             "turns_per_s": middle("session_turns_per_s"),
             "embed_share": middle("session_embed_share"),
         },
+        "queued": {
+            "what": "a turn per add(wait=False), timed until every turn is derived",
+            "derive_batch": Settings.load().derive_batch,
+            "turns_per_s": middle("queued_turns_per_s"),
+            "embed_share": middle("queued_embed_share"),
+        },
         "model_warmup_seconds": warmup_s,
         "query_encode_ms": _ms(encode_took),
         "encode_baseline": None,
@@ -322,6 +357,7 @@ def _ingestion(
             "texts_per_s": middle("encode_texts_per_s"),
             "ingest_over_encode": middle("ingest_over_encode"),
             "session_batches_over_encode": middle("session_over_encode"),
+            "queued_over_encode": middle("queued_over_encode"),
             "single": (
                 {
                     "what": "the same model, one text per encode call (as turns arrive)",

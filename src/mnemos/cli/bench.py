@@ -82,6 +82,10 @@ def bench() -> None:
     "--baselines", default="bm25,bm25+prev,dense,rrf", show_default=True, callback=_names,
     help="Baselines to run beside mnemos (comma-separated, or none).",
 )  # fmt: skip
+@click.option(
+    "--wait/--no-wait", default=True, show_default=True,
+    help="Add each turn waiting for its memories, or queued (add(wait=False)).",
+)  # fmt: skip
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write every result.")
 @click.option("--plot", "plot_out", type=click.Path(dir_okay=False), help="Write a PNG chart.")
 @pass_app
@@ -93,6 +97,7 @@ def locomo(
     budget: int,
     embedder: str | None,
     baselines: tuple[str, ...],
+    wait: bool,
     json_out: str | None,
     plot_out: str | None,
 ) -> None:
@@ -117,6 +122,7 @@ def locomo(
         budget=budget,
         embedder=_embedder(app, embedder),
         baselines=baselines,
+        wait=wait,
     )
     with progress() as bar:
         report = run_locomo(data, options, progress=bar)
@@ -210,8 +216,9 @@ def speed(
     """Ingestion throughput, and search latency, disk and memory as one scope grows.
 
     Ingestion adds synthetic turns with the chosen embedder (default: the default
-    embedder) into a fresh store, one turn per call, then again one session per call, and
-    times the raw encoder on the same texts (in batches of 64, and one text per
+    embedder) into a fresh store, one turn per call, then again one session per call, then
+    one turn per call with wait=False (timed until all are derived), and times the raw
+    encoder on the same texts (in batches of 64, and one text per
     call on the first 400), for --rounds rounds (medians reported). The
     scale part grows one store and one user scope (the worst case) to each size in
     memories, with the same embedder, or with a 384-dimensional hash embedder
