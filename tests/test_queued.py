@@ -29,12 +29,12 @@ TURNS = [
 ]
 
 
-def add_all(mem: Memory, *, wait: bool) -> None:
+def add_all(mem: Memory, *, wait: bool, sessions: int = 1) -> None:
     for n, (name, text) in enumerate(TURNS):
         mem.add(
             {"role": "user", "name": name, "content": text},
             user_id="ana",
-            session_id="s1",
+            session_id=f"s{n // 2 % sessions}",
             at=f"2024-05-{10 + n:02d}T09:00:00Z",
             wait=wait,
         )
@@ -55,16 +55,32 @@ def memory_rows(path: Path) -> int:
     return int(n)
 
 
-def test_queued_turns_make_what_turns_added_one_by_one_make(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sessions", [1, 2])
+def test_queued_turns_make_what_turns_added_one_by_one_make(tmp_path: Path, sessions: int) -> None:
     with Memory(tmp_path / "waited.db", embedder="hash") as waited:
-        add_all(waited, wait=True)
+        add_all(waited, wait=True, sessions=sessions)
         expected = state(waited)
     with Memory(tmp_path / "queued.db", embedder="hash") as queued:
-        add_all(queued, wait=False)
+        add_all(queued, wait=False, sessions=sessions)
         assert memory_rows(tmp_path / "queued.db") == 0  # nothing derived yet
         got = state(queued)  # a read derives what waits first
     assert got == expected
     assert any("Berlin" in text and status == "superseded" for _, text, status, _ in got)
+
+
+def test_queued_messages_keep_their_tenant_and_session_whoever_derives_them(
+    tmp_path: Path,
+) -> None:
+    with Memory(tmp_path / "m.db", embedder="hash") as root:
+        acme = root.scoped(tenant="acme")
+        acme.add("I live in Porto.", user_id="ana", session_id="a", wait=False)
+        acme.add("I like green tea.", user_id="ana", session_id="b", wait=False)
+        assert root.settle() == 2  # the default tenant's Memory derives them
+        assert root.get_all(user_id="ana").items == []
+        derived = acme.get_all(user_id="ana").items
+        assert {(m.tenant, m.session_id) for m in derived} == {("acme", "a"), ("acme", "b")}
+        notes = {m.session_id: m.text for m in derived if m.kind == "note"}
+        assert notes == {"a": "I live in Porto.", "b": "I like green tea."}
 
 
 def test_a_queued_add_returns_its_episodes_and_no_memories(mem: Memory) -> None:

@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -258,11 +258,12 @@ class Engine:
                 self.settle()
             return AddResult(episodes=episodes, memories=[], changes=[], pending=True)
         self.settle()  # what was queued before comes first
-        return self._derive(self.access, scope, episodes, default_at, queued=False)
+        return self._derive(self.access, [(scope, episodes)], default_at, queued=False)
 
     def settle(self) -> int:
-        """Derive the memories of every queued episode (``add(wait=False)``), oldest first,
-        a run of one scope's turns per transaction. Returns how many episodes it derived.
+        """Derive the memories of every queued episode (``add(wait=False)``), oldest first:
+        a run of one user's turns per transaction, each session's turns derived in the
+        context of that session. Returns how many episodes it derived.
 
         Reads call this first, so what was added is what they see.
         """
@@ -275,14 +276,22 @@ class Engine:
                 if not queued:
                     self._backlog.count = 0
                     return done
-                for run in _scope_runs(queued):
+                for run in _runs(queued, _user_of):
                     first = run[0]
-                    scope = ScopeFilter(
-                        user_id=first.user_id, agent_id=first.agent_id, session_id=first.session_id
-                    )
                     access = Access(first.tenant, None)
+                    sessions = [
+                        (
+                            ScopeFilter(
+                                user_id=s[0].user_id,
+                                agent_id=s[0].agent_id,
+                                session_id=s[0].session_id,
+                            ),
+                            s,
+                        )
+                        for s in _runs(run, _scope_of)
+                    ]
                     try:
-                        self._derive(access, scope, run, first.occurred_at, queued=True)
+                        self._derive(access, sessions, first.occurred_at, queued=True)
                         done += len(run)
                     except _TakenElsewhere:
                         pass
@@ -297,12 +306,7 @@ class Engine:
                             exc_info=True,
                         )
                         self._derive(
-                            access,
-                            scope,
-                            run,
-                            first.occurred_at,
-                            queued=True,
-                            deriver=NoteDeriver(),
+                            access, sessions, first.occurred_at, queued=True, deriver=NoteDeriver()
                         )
                         done += len(run)
                     self._backlog.shrink(len(run))
@@ -310,41 +314,55 @@ class Engine:
     def _derive(
         self,
         access: Access,
-        scope: ScopeFilter,
-        episodes: list[Episode],
+        sessions: list[tuple[ScopeFilter, list[Episode]]],
         default_at: datetime,
         *,
         queued: bool,
         deriver: Deriver | None = None,
     ) -> AddResult:
-        """Derive, reconcile and index the memories of one scope's episodes in one
-        transaction; ``queued`` episodes are stored already and taken off the queue."""
-        assert scope.user_id is not None
+        """Derive, reconcile and index the memories of one user's episodes in one
+        transaction, the episodes of each scope (session) in their own context; ``queued``
+        episodes are stored already and taken off the queue."""
+        user_id = sessions[0][0].user_id
+        assert user_id is not None
         engine = self if access == self.access else self.with_access(access)
-        earlier = self.store.recent_episodes(
-            access, scope, 4, before=episodes[0].id if queued else None
-        )
-        context = DeriveContext(previous=earlier, people=engine._known_people(scope.user_id))
-        candidates = (deriver or self.deriver).derive(episodes, context)
-        covered = {eid for c in candidates for eid in c.episode_ids}
-        missing = [e for e in episodes if e.id not in covered]
-        if missing:  # every message yields at least one memory; a deriver bug must not lose one
-            candidates += NoteDeriver().derive(missing)
-        records = [self._record(c, scope, episodes[0].recorded_at) for c in candidates]
-        chain = [*earlier, *episodes]
-        previous = {b.id: a.text for a, b in itertools.pairwise(chain)}
+        people = engine._known_people(user_id)
+        episodes: list[Episode] = []
+        candidates: list[Candidate] = []
+        records: list[MemoryRecord] = []
+        previous: dict[str, str] = {}
+        for scope, run in sessions:
+            earlier = self.store.recent_episodes(
+                access, scope, 4, before=run[0].id if queued else None
+            )
+            derived = (deriver or self.deriver).derive(
+                run, DeriveContext(previous=earlier, people=people)
+            )
+            covered = {eid for c in derived for eid in c.episode_ids}
+            missing = [e for e in run if e.id not in covered]
+            if missing:  # every message yields a memory; a deriver bug must not lose one
+                derived += NoteDeriver().derive(missing)
+            # The people named so far are known to the next session's messages.
+            people = people | {
+                m.text.lower() for c in derived for m in c.mentions if m.kind == "person"
+            }
+            records += [engine._record(c, scope, run[0].recorded_at) for c in derived]
+            chain = [*earlier, *run]
+            previous.update((b.id, a.text) for a, b in itertools.pairwise(chain))
+            episodes += run
+            candidates += derived
         writes, vectors = self.writes_for(records, previous)
-        near = near_duplicates(self, access, scope.user_id, writes, vectors)
+        near = near_duplicates(self, access, user_id, writes, vectors)
         with self.store.transaction() as tx:
             if not queued:
                 tx.insert_episodes(episodes)
             elif tx.take_pending([e.id for e in episodes]) != len(episodes):
                 raise _TakenElsewhere  # another writer derived them first: undo, skip
             tx.put_vectors(vectors)
-            tx.upsert_entities(access, scope.user_id, entity_writes(candidates, default_at))
-            outcome = Reconciler(engine, tx, access, scope.user_id, near).run(candidates, writes)
+            tx.upsert_entities(access, user_id, entity_writes(candidates, default_at))
+            outcome = Reconciler(engine, tx, access, user_id, near).run(candidates, writes)
             tx.add_history(outcome.history)
-        engine._remember_people(scope.user_id, candidates)
+        engine._remember_people(user_id, candidates)
         return AddResult(episodes=episodes, memories=outcome.inserted, changes=outcome.changes)
 
     def _record(self, c: Candidate, scope: ScopeFilter, at: datetime) -> MemoryRecord:
@@ -948,18 +966,18 @@ class _Backlog:
             self.count = max(0, self.count - n)
 
 
-def _scope_runs(episodes: Sequence[Episode]) -> list[list[Episode]]:
-    """Consecutive episodes of one scope (tenant, user, agent, session), in order."""
-    runs: list[list[Episode]] = []
-    for e in episodes:
-        if runs and _scope_of(runs[-1][-1]) == _scope_of(e):
-            runs[-1].append(e)
-        else:
-            runs.append([e])
-    return runs
+def _runs(
+    episodes: Sequence[Episode], key: Callable[[Episode], tuple[str | None, ...]]
+) -> list[list[Episode]]:
+    """Consecutive episodes with the same key, in order."""
+    return [list(group) for _, group in itertools.groupby(episodes, key=key)]
 
 
-def _scope_of(e: Episode) -> tuple[str, str, str | None, str | None]:
+def _user_of(e: Episode) -> tuple[str | None, ...]:
+    return (e.tenant, e.user_id, e.agent_id)
+
+
+def _scope_of(e: Episode) -> tuple[str | None, ...]:
     return (e.tenant, e.user_id, e.agent_id, e.session_id)
 
 
