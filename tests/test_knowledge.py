@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mnemos import LEXICAL, AddResult, Memory, MemoryRecord
+from mnemos.embedders.base import Embedder
 
 T1, T2, T3 = "2024-01-08T09:00:00Z", "2024-04-15T09:00:00Z", "2024-06-10T09:00:00Z"
 
@@ -387,3 +388,24 @@ def test_a_diet_given_up_is_no_longer_current(mem: Memory) -> None:
     assert not any("vegan these days" in t for t in current)
     past = mem.search("Is Jo vegan?", user_id="jo", at="2023-05-01T00:00:00Z").hits
     assert any("vegan these days" in h.text for h in past)
+
+
+def test_a_near_duplicate_merges_only_when_it_says_nothing_new(
+    tmp_path: Path, static_embedder: Embedder
+) -> None:
+    with Memory(tmp_path / "m.db", embedder=static_embedder) as mem:
+        job = "Work has been busy since I became a librarian; we have a big deadline on Friday."
+        [first] = statements(say(mem, job, T1))
+        # Close embeddings, another job and another day: a memory of its own.
+        other = "Work has been busy since I became a teacher; we have a big deadline on Monday."
+        [second] = statements(say(mem, other, T1, session="s2"))
+        assert second.id != first.id
+        assert {m.status for m in (mem.get(first.id), mem.get(second.id))} == {"active"}
+        # The first said again in other words: it joins the memory it repeats.
+        again = (
+            "Work's been so busy since I became a librarian, and we have a big deadline on Friday!"
+        )
+        assert statements(say(mem, again, T1, session="s3")) == []
+        merged = mem.get(first.id)
+        assert len(merged.episode_ids) == 2
+        assert mem.history(first.id)[-1].reason.startswith("duplicate: says nothing new")

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from mnemos import InvalidInputError, Memory
+from mnemos.embedders.base import Embedder
 from mnemos.engine.derive import Candidate, DeriveContext, StatementDeriver
 from mnemos.models import Episode
 
@@ -66,6 +67,27 @@ def test_queued_turns_make_what_turns_added_one_by_one_make(tmp_path: Path, sess
         got = state(queued)  # a read derives what waits first
     assert got == expected
     assert any("Berlin" in text and status == "superseded" for _, text, status, _ in got)
+
+
+def test_a_repeat_in_the_same_batch_merges_as_it_would_one_by_one(
+    tmp_path: Path, static_embedder: Embedder
+) -> None:
+    said = [
+        "Work has been busy since I became a librarian; we have a big deadline on Friday.",
+        "Work has been busy since I became a teacher; we have a big deadline on Monday.",
+        "Work's been so busy since I became a librarian, and we have a big deadline on Friday!",
+    ]
+    states = []
+    for wait in (True, False):
+        with Memory(tmp_path / f"{wait}.db", embedder=static_embedder) as mem:
+            for n, text in enumerate(said):
+                mem.add(text, user_id="ana", session_id=f"s{n}", wait=wait)
+            states.append(state(mem))
+            statements = [m for m in mem.get_all(user_id="ana").items if m.kind != "note"]
+            # The repeat joined the first statement (near, in other words): two remain.
+            assert len(statements) == 2
+            assert sorted(len(m.episode_ids) for m in statements) == [1, 2]
+    assert states[0] == states[1]
 
 
 def test_queued_messages_keep_their_tenant_and_session_whoever_derives_them(

@@ -4,9 +4,12 @@ Reconciliation decides, per candidate memory, what ``add`` does (Mem0's ADD / UP
 DELETE / NONE, made deterministic):
 
 - **Duplicates** merge in stages: the same normalised text (hash) of the same kind, then
-  near-duplicates (fuzzy text match over lexical neighbours, then embedding similarity)
-  for stable kinds (facts, preferences, profile, plans). A merge links the new episode to
-  the existing memory as evidence and logs a MERGE event; nothing is lost.
+  near-duplicates for stable kinds (facts, preferences, profile, plans): the nearest
+  memory by embedding, when it says everything the new statement says (its content words,
+  stemmed, are all there: "I love hiking in the mountains!!" repeats "I love hiking in the
+  mountains", but "a deadline on Friday, April 8" does not repeat "a deadline on Saturday,
+  January 1", however close the embeddings). A merge links the new episode to the
+  existing memory as evidence and logs a MERGE event; nothing is lost.
 - **Knowledge updates**: a claim that gives a single-valued attribute of a subject a new
   value ("moved to Lisbon" after "lives in Porto") supersedes the old memory: it keeps its
   text, gets ``valid_to``, status ``superseded`` and a link to its successor, and a
@@ -46,9 +49,31 @@ if TYPE_CHECKING:
 __all__ = ["Reconciler", "claim_rows"]
 
 STABLE_KINDS = frozenset({"fact", "preference", "profile", "plan"})
-FUZZY_MERGE = 92.0
-EMBEDDING_MERGE = 0.95
-FUZZY_GATE = 0.8  # below this similarity the texts are not compared at all
+NEAR_GATE = 0.8  # below this similarity the texts are not compared at all
+
+
+def _repeats(new: str, old: str) -> bool:
+    """Whether ``new`` says nothing that ``old`` does not: each of its content words
+    (stemmed, stop words out) is in ``old``. Close embeddings alone are not enough: in
+    sentences of one shape, another date, job or person moves them little."""
+    terms = set(analyze(new))
+    return bool(terms) and terms <= set(analyze(old))
+
+
+@dataclass(slots=True)
+class Near:
+    """What a new stable statement is close to, found before the transaction.
+
+    Attributes:
+        store: The nearest stored memory of a stable kind, its similarity, and why it is a
+            duplicate (``None`` when it is not one), if that similarity reaches the gate.
+        batch: Earlier statements of the same write (from earlier messages) as close,
+            as (index, similarity), closest first. A message added on its own is compared
+            with those as they are stored; in a batch they are not stored yet.
+    """
+
+    store: tuple[str, float, str | None] | None = None
+    batch: list[tuple[int, float]] = field(default_factory=list)
 
 
 def claim_rows(record: MemoryRecord) -> list[ClaimRow]:
@@ -144,8 +169,8 @@ class Reconciler:
         tx: The open transaction.
         access: The caller's access.
         user_id: The user scope written to.
-        near_duplicates: Candidate index -> existing memory id found by the fuzzy or
-            embedding stage before the transaction (checked again inside it).
+        near_duplicates: Candidate index -> what it is near (:class:`Near`), found by the
+            embedding and fuzzy stages before the transaction (checked again inside it).
     """
 
     def __init__(
@@ -154,7 +179,7 @@ class Reconciler:
         tx: StoreTransaction,
         access: Access,
         user_id: str,
-        near_duplicates: dict[int, tuple[str, str]],
+        near_duplicates: dict[int, Near],
     ) -> None:
         self.engine = engine
         self.tx = tx
@@ -168,6 +193,7 @@ class Reconciler:
         self._latest: dict[str, MemoryRecord] = {}
         self._superseded: set[str] = set()
         self._pending: list[MemoryWrite] = []
+        self._inserted: dict[int, MemoryRecord] = {}  # candidate index -> its new memory
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -310,16 +336,35 @@ class Reconciler:
             self._merge(existing, record, "duplicate: same text")
             return True
         near = self.near.get(index)
-        if near is not None and record.kind in STABLE_KINDS:
-            target_id, how = near
-            found = [
-                m
-                for m in self.engine.store.get_memories(self.access, [target_id])
-                if m.status == "active"
-            ]
-            if found and found[0].kind == record.kind:
-                self._merge(found[0], record, f"duplicate: {how}")
-                return True
+        if near is None or record.kind not in STABLE_KINDS:
+            return False
+        # The nearest of the stored memories and of those this batch stored from earlier
+        # messages: what the store would have held had each message been added alone.
+        best = near.store[1] if near.store is not None else 0.0
+        for j, similarity in near.batch:
+            earlier = self._inserted.get(j)
+            if similarity <= best:
+                break
+            if earlier is None or earlier.id in self._superseded:
+                continue
+            target = self._latest.get(earlier.id, earlier)
+            if target.kind != record.kind or not _repeats(record.text, target.text):
+                return False
+            self._merge(target, record, f"duplicate: says nothing new ({similarity:.3f})")
+            return True
+        if near.store is None:
+            return False
+        target_id, _, verdict = near.store
+        if verdict is None or target_id in self._superseded:
+            return False
+        found = [
+            m
+            for m in self.engine.store.get_memories(self.access, [target_id])
+            if m.status == "active"
+        ]
+        if found and found[0].kind == record.kind:
+            self._merge(found[0], record, f"duplicate: {verdict}")
+            return True
         return False
 
     def _correct(self, candidate: Candidate, record: MemoryRecord) -> bool:
@@ -455,6 +500,7 @@ class Reconciler:
             if record.kind != "note" and self._correct(candidate, record):
                 continue
             self._insert(write)
+            self._inserted[index] = record
             if record.kind != "note":
                 self._update_claims(record)
         self._flush()
@@ -467,11 +513,13 @@ def near_duplicates(
     user_id: str,
     writes: Sequence[MemoryWrite],
     vectors: dict[str, Vector],
-) -> dict[int, tuple[str, str]]:
-    """Stages 3 and 4 of duplicate detection, run before the transaction: for each stable
-    statement, the nearest existing memory of a stable kind by embedding; it is a
-    duplicate when it is of the same kind and the embeddings are nearly identical, or
-    close and the texts match fuzzily (token sort ratio)."""
+) -> dict[int, Near]:
+    """The near-duplicate stage of duplicate detection, run before the transaction: for
+    each stable statement, the nearest existing memory of a stable kind by embedding; it
+    is a duplicate when it is of the same kind and says everything the statement says
+    (:func:`_repeats`). Statements of earlier messages
+    in the same write that are as close are listed too, for the reconciler to weigh once
+    it knows which of them became memories."""
     import numpy as np
 
     from mnemos.storage.base import MemoryQuery, ScopeFilter
@@ -489,28 +537,43 @@ def near_duplicates(
             queries.append((i, w, vector))
     if not queries:
         return {}
+    matrix = np.stack([v for *_, v in queries]).astype(np.float32)
+    out: dict[int, Near] = {}
+    episodes = [w.record.episode_ids[0] if w.record.episode_ids else None for _, w, _ in queries]
+    if len(set(episodes)) > 1:
+        unit = matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+        similar = unit @ unit.T
+        for a, (i, _, _) in enumerate(queries):
+            close = [
+                (queries[b][0], float(similar[a, b]))
+                for b in range(a)
+                if episodes[b] != episodes[a] and similar[a, b] >= NEAR_GATE
+            ]
+            if close:
+                out[i] = Near(batch=sorted(close, key=lambda c: -c[1]))
     mq = MemoryQuery(scope=ScopeFilter(user_id=user_id), kinds=tuple(sorted(STABLE_KINDS)))
-    nearest = store.vector_search_many(access, mq, np.stack([v for *_, v in queries]), 1)
-    close = {
+    nearest = store.vector_search_many(access, mq, matrix, 1)
+    close_hits = {
         i: (w, hits[0])
         for (i, w, _), hits in zip(queries, nearest, strict=True)
-        if hits and hits[0][1] >= FUZZY_GATE
+        if hits and hits[0][1] >= NEAR_GATE
     }
-    if not close:
-        return {}
-    targets = {m.id: m for m in store.get_memories(access, [t for _, (t, _) in close.values()])}
-    found: dict[int, tuple[str, str]] = {}
-    for i, (write, (target_id, similarity)) in close.items():
+    if not close_hits:
+        return out
+    targets = {
+        m.id: m for m in store.get_memories(access, [t for _, (t, _) in close_hits.values()])
+    }
+    for i, (write, (target_id, similarity)) in close_hits.items():
         target = targets.get(target_id)
-        if target is None or target.kind != write.record.kind:
-            continue
-        if similarity >= EMBEDDING_MERGE:
-            found[i] = (target_id, f"embedding similarity ({similarity:.3f})")
-            continue
-        score = fuzz.token_sort_ratio(write.record.text, target.text)
-        if score >= FUZZY_MERGE:
-            found[i] = (target_id, f"fuzzy text match ({score:.0f})")
-    return found
+        verdict = None
+        if (
+            target is not None
+            and target.kind == write.record.kind
+            and _repeats(write.record.text, target.text)
+        ):
+            verdict = f"says nothing new ({similarity:.3f})"
+        out.setdefault(i, Near()).store = (target_id, similarity, verdict)
+    return out
 
 
 def entity_writes(candidates: Sequence[Candidate], at: datetime | None) -> list[Any]:
