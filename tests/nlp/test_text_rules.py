@@ -192,6 +192,26 @@ def test_aliases_and_sentence_starts() -> None:
 
 
 @pytest.mark.parametrize(
+    "sentence",
+    [
+        "I'm so excited about the trip.",
+        "Don't worry, I've got it.",
+        "We're moving and they're helping.",
+        "Let's go hiking.",
+        "There's a cat, and I'd love one.",
+        "Can't wait! Haven't seen it yet.",
+    ],
+)
+def test_contractions_are_not_names(sentence: str) -> None:
+    assert [m.text for m in extract_mentions(sentence, ["ana"]) if m.kind != "concept"] == []
+
+
+def test_names_with_apostrophes_stay_names() -> None:
+    found = {m.text for m in extract_mentions("I met O'Neil at Caroline's party.", ["ana"])}
+    assert {"O'Neil", "Caroline"} <= found
+
+
+@pytest.mark.parametrize(
     ("sentence", "kind", "claims"),
     [
         ("I live in Porto with my dog.", "profile", [("residence", "Porto", True, True)]),

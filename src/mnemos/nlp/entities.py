@@ -40,6 +40,21 @@ _NOT_NAMES = frozenset(
     tomorrow yesterday god gosh dear
     """.split()
 )
+# "I'm", "Don't", "We're": a word that ends as a contraction is not a name; nor is a word
+# that "'s" shortens ("Let's", "There's", "It's"), when the word itself is no name.
+_CONTRACTED = re.compile(r"(?:'m|'ve|'ll|'d|'re|n't)$", re.IGNORECASE)
+_SHORTENED = frozenset("let there here it that what who where how everyone everything".split())
+
+
+def _not_a_name(word: str) -> bool:
+    """Whether a capitalised word cannot begin or continue a name."""
+    low = word.lower()
+    if _CONTRACTED.search(low):
+        return True
+    base = low[:-2] if low.endswith("'s") else low
+    return base in _NOT_NAMES or (base != low and base in _SHORTENED)
+
+
 _ORG_WORDS = frozenset(
     """
     inc ltd llc corp company co labs lab analytics university college school academy
@@ -162,7 +177,7 @@ def _proper_names(sentence: str, people: set[str]) -> list[Mention]:
         word, start = tokens[i]
         is_acronym = word.isupper() and 2 <= len(word) <= 6 and word.isalpha()
         capital = word[:1].isupper() and not word.isdigit()
-        if not capital or re.sub(r"'s$", "", word.lower()) in _NOT_NAMES:
+        if not capital or _not_a_name(word):
             i += 1
             continue
         first_in_sentence = (
@@ -180,7 +195,7 @@ def _proper_names(sentence: str, people: set[str]) -> list[Mention]:
         words = [word]
         while j < len(tokens) and _adjacent(sentence, tokens[j - 1], tokens[j]):
             nxt = tokens[j][0]
-            if nxt[:1].isupper() and nxt.lower() not in _NOT_NAMES:
+            if nxt[:1].isupper() and not _not_a_name(nxt):
                 words.append(nxt)
                 j += 1
                 continue
@@ -197,7 +212,7 @@ def _proper_names(sentence: str, people: set[str]) -> list[Mention]:
                 and k < len(tokens)
                 and k - j <= 2
                 and tokens[k][0][:1].isupper()
-                and tokens[k][0].lower() not in _NOT_NAMES
+                and not _not_a_name(tokens[k][0])
                 and _adjacent(sentence, tokens[k - 1], tokens[k])
             ):
                 words.extend(t[0] for t in tokens[j : k + 1])
