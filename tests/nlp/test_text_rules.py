@@ -206,6 +206,15 @@ def test_contractions_are_not_names(sentence: str) -> None:
     assert [m.text for m in extract_mentions(sentence, ["ana"]) if m.kind != "concept"] == []
 
 
+def test_a_verb_after_its_subject_is_not_a_concept() -> None:
+    said = "I felt so much joy at the beach, we saw a sunset and I want to keep painting."
+    concepts = [m.text for m in extract_mentions(said, ["ana"]) if m.kind == "concept"]
+    assert concepts == ["joy", "beach", "sunset", "painting"]
+    # The same words where a noun goes stay concepts.
+    kept = extract_mentions("The keep of the castle and a felt hat for the wait.", ["ana"])
+    assert {"keep", "felt hat", "wait"} <= {m.text for m in kept}
+
+
 def test_names_with_apostrophes_stay_names() -> None:
     found = {m.text for m in extract_mentions("I met O'Neil at Caroline's party.", ["ana"])}
     assert {"O'Neil", "Caroline"} <= found

@@ -250,8 +250,9 @@ def _concepts(sentence: str, names: set[str]) -> list[Mention]:
                 out.append(Mention(text, key, "concept"))
         run.clear()
 
+    before = ""
     for word in _WORD.findall(sentence):
-        low = word.lower()
+        low, prev, before = word.lower(), before, word.lower()
         if word[:1].isupper() or low in _NOT_NAMES or low in _STOP:
             if run:
                 flush()
@@ -261,6 +262,8 @@ def _concepts(sentence: str, names: set[str]) -> list[Mention]:
             not lemmas
             or not ("NOUN" in lemmas or "ADJ" in lemmas)
             or ("VERB" in lemmas and low.endswith("ed") and "NOUN" not in lemmas)
+            # "I felt", "we saw", "to keep", "can't wait": a verb where one may be.
+            or (not run and "VERB" in lemmas and prev in _BEFORE_VERBS)
         ):
             if run:
                 flush()
@@ -271,6 +274,15 @@ def _concepts(sentence: str, names: set[str]) -> list[Mention]:
     flush()
     return out
 
+
+# Words after which a word that can be a verb is one ("I felt", "to keep", "can't wait").
+_BEFORE_VERBS = frozenset(
+    """
+    i you we they he she it to will would can could should must might may shall don't
+    doesn't didn't can't couldn't won't wouldn't shouldn't i'll we'll you'll they'll i'd
+    we'd you'd they'd also just really always never often sometimes still even
+    """.split()
+)
 
 _STOP = frozenset(
     """
