@@ -573,3 +573,41 @@ def test_entity_graph_stays_in_the_neighbourhood_of_its_seeds(store: Store) -> N
     near = store.entity_graph(ACCESS, q(), [ids["piano"]], hops=2)
     reached = {str(near.memory_ids[m]) for m in near.edge_memory}
     assert reached == {recs[3].id, recs[0].id}
+
+
+def test_pending_episodes_queue_in_order_until_taken(open_store: Callable[[], Store]) -> None:
+    store = open_store()
+    eps = [
+        episode(text=f"turn {i}", session_id="s1", at=T0 + timedelta(minutes=i)) for i in range(4)
+    ]
+    elsewhere = episode(text="another tenant", tenant="t2")
+    with store.transaction() as tx:
+        tx.insert_episodes(eps[:1])  # derived at once: not queued
+        tx.insert_episodes([*eps[1:3], elsewhere], pending=True)
+        tx.insert_episodes(eps[3:], pending=True)
+    assert store.count_pending() == 4
+    # Every tenant's, in the order they came, up to the limit.
+    assert [e.text for e in store.pending_episodes(10)] == [
+        "turn 1", "turn 2", "another tenant", "turn 3"
+    ]  # fmt: skip
+    assert [e.text for e in store.pending_episodes(2)] == ["turn 1", "turn 2"]
+    # The turns before a queued one, as its context.
+    before = store.recent_episodes(ACCESS, ScopeFilter(user_id="u1", session_id="s1"), 4,
+                                   before=eps[2].id)  # fmt: skip
+    assert [e.text for e in before] == ["turn 0", "turn 1"]
+    # Taking is all or what is left: another store on the file sees what one took.
+    with store.transaction() as tx:
+        assert tx.take_pending([eps[1].id, eps[2].id]) == 2
+    other = open_store()
+    with other.transaction() as tx:
+        assert tx.take_pending([eps[1].id, eps[3].id]) == 1
+    assert [e.text for e in store.pending_episodes(10)] == ["another tenant"]
+    # A failed transaction leaves the queue as it was.
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.take_pending([elsewhere.id])
+        raise RuntimeError("boom")
+    assert store.count_pending() == 1
+    # Erasing the episode's scope takes it off the queue.
+    with store.transaction() as tx:
+        tx.erase(Access("t2"), ScopeFilter(user_id="u1"))
+    assert store.count_pending() == 0
