@@ -6,6 +6,7 @@ this class; it never learns which storage backend it drives.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import itertools
@@ -305,10 +306,15 @@ class Engine:
                             len(run),
                             exc_info=True,
                         )
-                        self._derive(
-                            access, sessions, first.occurred_at, queued=True, deriver=NoteDeriver()
-                        )
-                        done += len(run)
+                        with contextlib.suppress(_TakenElsewhere):
+                            self._derive(
+                                access,
+                                sessions,
+                                first.occurred_at,
+                                queued=True,
+                                deriver=NoteDeriver(),
+                            )
+                            done += len(run)
                     self._backlog.shrink(len(run))
 
     def _derive(
