@@ -169,8 +169,8 @@ class Reconciler:
         tx: The open transaction.
         access: The caller's access.
         user_id: The user scope written to.
-        near_duplicates: Candidate index -> what it is near (:class:`Near`), found by the
-            embedding and fuzzy stages before the transaction (checked again inside it).
+        near_duplicates: Candidate index -> what it is near (:class:`Near`), found by
+            embedding before the transaction (checked again inside it).
     """
 
     def __init__(
@@ -517,9 +517,9 @@ def near_duplicates(
     """The near-duplicate stage of duplicate detection, run before the transaction: for
     each stable statement, the nearest existing memory of a stable kind by embedding; it
     is a duplicate when it is of the same kind and says everything the statement says
-    (:func:`_repeats`). Statements of earlier messages
-    in the same write that are as close are listed too, for the reconciler to weigh once
-    it knows which of them became memories."""
+    (:func:`_repeats`). Statements of earlier messages in the same write that are as
+    close are listed too, for the reconciler to weigh once it knows which of them became
+    memories."""
     import numpy as np
 
     from mnemos.storage.base import MemoryQuery, ScopeFilter
