@@ -38,6 +38,7 @@ class Outcome:
     latencies: dict[str, list[float]] = field(default_factory=lambda: {"add": [], "search": []})
     errors: list[str] = field(default_factory=list)
     acknowledged: set[str] = field(default_factory=set)
+    queued: set[str] = field(default_factory=set)  # episodes of adds that did not wait
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -48,7 +49,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 async def _client(
-    n: int, url: str, token: str, deadline: float, outcome: Outcome, users: int
+    n: int, url: str, token: str, deadline: float, outcome: Outcome, users: int, queued: float
 ) -> None:
     rng = random.Random(n)
     headers = {"Authorization": f"Bearer {token}"}
@@ -63,6 +64,8 @@ async def _client(
             try:
                 if op == "add":
                     body = {"messages": f"client {n} note {i}: {words}", "user_id": user}
+                    if rng.random() < queued:
+                        body["wait"] = False
                     response = await client.post("/v1/memories", json=body)
                 else:
                     body = {"query": words, "user_id": user, "limit": 10}
@@ -77,22 +80,36 @@ async def _client(
                 continue
             outcome.latencies[op].append(elapsed)
             if op == "add":
-                outcome.acknowledged.update(m["id"] for m in response.json()["memories"])
+                added = response.json()
+                outcome.acknowledged.update(m["id"] for m in added["memories"])
+                if added["pending"]:
+                    outcome.queued.update(e["id"] for e in added["episodes"])
 
 
-async def _drive(url: str, token: str, clients: int, seconds: float, users: int) -> Outcome:
+async def _drive(
+    url: str, token: str, clients: int, seconds: float, users: int, queued: float
+) -> Outcome:
     outcome = Outcome()
     deadline = time.monotonic() + seconds
     await asyncio.gather(
-        *(_client(n, url, token, deadline, outcome, users) for n in range(clients))
+        *(_client(n, url, token, deadline, outcome, users, queued) for n in range(clients))
     )
     return outcome
 
 
 def run(
-    *, clients: int = 32, seconds: float = 60, embedder: str = "hash", users: int = 8
+    *,
+    clients: int = 32,
+    seconds: float = 60,
+    embedder: str = "hash",
+    users: int = 8,
+    queued: float = 0.0,
 ) -> dict[str, Any]:
-    """Run the load test on a fresh store; returns the report (also written to artifacts)."""
+    """Run the load test on a fresh store; returns the report (also written to artifacts).
+
+    ``queued``: the share of adds sent with ``wait: false``; each of their messages must
+    end with a memory of its own, derived by the server before a read or at its exit.
+    """
     with tempfile.TemporaryDirectory(prefix="mnemos-load-") as tmp:
         folder = Path(tmp)
         store = folder / "load.db"
@@ -108,19 +125,25 @@ def run(
                 timeout=120,
             ).raise_for_status()
             started = time.monotonic()
-            outcome = asyncio.run(_drive(server.url, token, clients, seconds, users))
+            outcome = asyncio.run(_drive(server.url, token, clients, seconds, users, queued))
             wall = time.monotonic() - started
         finally:
             server.stop()
             log = server.log()
         with Memory(store, embedder=embedder, tenant="load") as memory:
             stored: set[str] = set()
+            derived: set[str] = set()  # memories of queued messages
+            covered: set[str] = set()  # queued messages with a memory
             offset: int | None = 0
             while offset is not None:
                 page = memory.get_all(limit=1000, offset=offset)
-                stored.update(m.id for m in page.items)
+                for m in page.items:
+                    stored.add(m.id)
+                    if outcome.queued & set(m.episode_ids):
+                        derived.add(m.id)
+                        covered.update(outcome.queued & set(m.episode_ids))
                 offset = page.next_offset
-    lost = outcome.acknowledged - stored
+    lost = (outcome.acknowledged - stored) | (outcome.queued - covered)
     report: dict[str, Any] = {
         "clients": clients,
         "seconds": round(wall, 1),
@@ -132,7 +155,8 @@ def run(
         "writes_acknowledged": len(outcome.acknowledged),
         "writes_stored": len(stored),
         "lost_writes": len(lost),
-        "unexpected_writes": len(stored - outcome.acknowledged),
+        "unexpected_writes": len(stored - outcome.acknowledged - derived),
+        "queued_messages": len(outcome.queued),
     }
     for op, values in outcome.latencies.items():
         report[op] = {
@@ -144,7 +168,7 @@ def run(
             "mean_ms": round(statistics.fmean(values), 1) if values else 0.0,
         }
     ARTIFACTS.mkdir(exist_ok=True)
-    name = f"load-test-{embedder}-{clients}x{round(seconds)}s"
+    name = f"load-test-{embedder}-{clients}x{round(seconds)}s" + ("-queued" if queued else "")
     (ARTIFACTS / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
     (ARTIFACTS / f"{name}.server.log").write_text(log)
     return report
@@ -156,9 +180,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--embedder", default="minilm")
     parser.add_argument("--users", type=int, default=8)
+    parser.add_argument("--queued", type=float, default=0.0, help="share of adds not waiting")
     args = parser.parse_args()
     report = run(
-        clients=args.clients, seconds=args.seconds, embedder=args.embedder, users=args.users
+        clients=args.clients,
+        seconds=args.seconds,
+        embedder=args.embedder,
+        users=args.users,
+        queued=args.queued,
     )
     print(json.dumps(report, indent=2))
 

@@ -16,3 +16,12 @@ def test_concurrent_adds_and_searches_lose_nothing() -> None:
     assert report["writes_stored"] == report["writes_acknowledged"] > 0
     assert report["add"]["requests"] > 0
     assert report["search"]["requests"] > 0
+
+
+def test_queued_adds_under_load_each_end_with_a_memory() -> None:
+    report = run(clients=8, seconds=6, embedder="hash", queued=0.5)
+    assert report["errors"] == 0, report["error_samples"]
+    assert report["queued_messages"] > 0
+    assert report["lost_writes"] == 0
+    assert report["unexpected_writes"] == 0
+    assert report["writes_acknowledged"] > 0
