@@ -18,6 +18,7 @@ from mnemos import InvalidInputError, Memory
 from mnemos.embedders.base import Embedder
 from mnemos.engine.derive import Candidate, DeriveContext, StatementDeriver
 from mnemos.models import Episode
+from mnemos.storage.sqlite import SQLiteStore
 
 TURNS = [
     ("Ana", "I live in Berlin and I work at Siemens as an engineer."),
@@ -256,3 +257,31 @@ def test_two_writers_derive_a_queued_message_once(tmp_path: Path) -> None:
             assert deriver.other is None  # first did settle inside
             notes = [m for m in second.get_all(user_id="ana").items if m.kind == "note"]
             assert [m.text for m in notes] == ["I live in Porto."]
+
+
+class AddsWhileEmpty(SQLiteStore):
+    """A real store where, once, another thread's queued add lands just after the queue
+    was read empty (here on the same thread, at that moment)."""
+
+    memory: Memory | None = None
+
+    def pending_episodes(self, limit: int) -> list[Episode]:
+        found = super().pending_episodes(limit)
+        if not found and self.memory is not None:
+            mem, self.memory = self.memory, None
+            mem.add("I live in Porto.", user_id="ana", wait=False)
+        return found
+
+
+def test_a_message_queued_while_the_queue_is_found_empty_is_still_derived(
+    tmp_path: Path,
+) -> None:
+    store = AddsWhileEmpty(tmp_path / "m.db")
+    with Memory(embedder="hash", store=store) as mem:
+        mem.add("I like tea.", user_id="ana", wait=False)
+        store.memory = mem
+        assert mem.settle() == 1  # the tea; Porto came after the queue was read empty
+        assert store.memory is None
+        texts = [m.text for m in mem.get_all(user_id="ana").items]
+        assert "I live in Porto." in texts  # the read derived it
+    store.close()

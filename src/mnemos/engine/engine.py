@@ -273,9 +273,12 @@ class Engine:
         done = 0
         with self._backlog.lock:
             while True:
+                hinted = self._backlog.count
                 queued = self.store.pending_episodes(self.settings.derive_batch)
                 if not queued:
-                    self._backlog.count = 0
+                    # What the hint held is done (or was never there: erased, derived by
+                    # another process); messages queued since the queue was read stay.
+                    self._backlog.shrink(hinted)
                     return done
                 for run in _runs(queued, _user_of):
                     first = run[0]
