@@ -227,13 +227,12 @@ class Memory:
         engine = self._engine_
         if engine is not None:
             self._engine_ = None
-            try:
-                if self._owns_store:
+            if self._owns_store:
+                try:
                     engine.settle()
-            except Exception:  # stays queued in the store: the next open derives it
-                logger.warning("queued messages left for the next open", exc_info=True)
-            finally:
-                if self._owns_store:
+                except Exception:  # stays queued in the store: the next open derives it
+                    logger.warning("queued messages left for the next open", exc_info=True)
+                finally:
                     self._store.close()
 
     def __enter__(self) -> Self:
@@ -275,8 +274,8 @@ class Memory:
         ``derive_batch`` messages wait, before any read or change of memories through this
         store's Memory objects (so a search sees every message added), on :meth:`settle`
         and on :meth:`close`; episodes a stopped process left queued are derived by the next
-        one that opens the store. Adding turns one by one as they come is then about as
-        fast as adding a whole session in one call.
+        one that opens the store. Adding turns one by one as they come, with few reads
+        between them, is then about as fast as adding a whole session in one call.
 
         Args:
             messages: A string (one user message), a message mapping in the OpenAI chat shape
