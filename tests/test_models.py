@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from mnemos import models
 from mnemos.models import Episode, Evidence, MemoryRecord, SearchHit, _Record, trusted
+
+PACKAGE = Path(models.__file__).parent
 
 T0 = datetime(2024, 5, 25, 13, 30, tzinfo=UTC)
 EPISODE: dict[str, Any] = {
@@ -54,9 +59,50 @@ def test_a_trusted_record_is_the_validated_record(
         built.text = "changed"  # type: ignore[misc]
 
 
-def test_a_trusted_record_needs_every_field_in_order() -> None:
-    missing = {k: v for k, v in EPISODE.items() if k != "metadata"}
-    with pytest.raises(AssertionError, match="Episode"):
-        trusted(Episode, **missing)
-    with pytest.raises(AssertionError, match="Episode"):
-        trusted(Episode, **dict(reversed(list(EPISODE.items()))))
+def _trusted_calls(root: Path) -> list[tuple[str, str, list[str | None]]]:
+    """Every ``trusted(Model, field=...)`` call under ``root``: where, which model, and
+    the keywords it passes in order (``None`` for a ``**mapping``)."""
+    calls = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "trusted"
+            ):
+                where = f"{path}:{node.lineno}"
+                model = node.args[0].id if isinstance(node.args[0], ast.Name) else "?"
+                calls.append((where, model, [k.arg for k in node.keywords]))
+    return calls
+
+
+def _misnamed(root: Path) -> list[str]:
+    """The calls that do not pass their model's every field, by name, in its order."""
+    wrong = []
+    for where, model, keywords in _trusted_calls(root):
+        cls = getattr(models, model, None)
+        if cls is None or keywords != list(cls.__pydantic_fields__):
+            wrong.append(f"{where}: {model}")
+    return wrong
+
+
+def test_every_trusted_call_names_every_field_in_order() -> None:
+    models_built = {model for _, model, _ in _trusted_calls(PACKAGE)}
+    assert models_built >= {"Episode", "MemoryRecord", "Evidence", "SearchHit"}
+    assert _misnamed(PACKAGE) == []
+
+
+def test_the_call_check_finds_a_missing_or_misordered_field(tmp_path: Path) -> None:
+    fields = list(Episode.__pydantic_fields__)
+    given = ", ".join(f"{f}=x" for f in fields)
+    short = ", ".join(f"{f}=x" for f in fields[:-1])
+    turned = ", ".join(f"{f}=x" for f in reversed(fields))
+    (tmp_path / "calls.py").write_text(
+        f"ok = trusted(Episode, {given})\n"
+        f"short = trusted(Episode, {short})\n"
+        f"turned = trusted(Episode, {turned})\n"
+        f"spread = trusted(Episode, **values)\n"
+        f"unknown = trusted(Episodes, {given})\n"
+    )
+    found = [w.split(":", 1)[1] for w in _misnamed(tmp_path)]
+    assert found == ["2: Episode", "3: Episode", "4: Episode", "5: Episodes"]

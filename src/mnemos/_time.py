@@ -75,4 +75,4 @@ def from_db(text: str | None) -> datetime | None:
     """Parse what :func:`to_db` wrote."""
     if text is None:
         return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return datetime.fromisoformat(text)  # reads the trailing "Z" as UTC
