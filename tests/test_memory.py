@@ -17,6 +17,7 @@ from mnemos import (
     Memory,
     MemoryRecord,
     NotFoundError,
+    SearchConfig,
 )
 
 CHAT = [
@@ -99,6 +100,39 @@ def test_limit_and_budget_bound_the_answer(mem: Memory) -> None:
     assert 0 < result.total_tokens <= 40
     assert sum(h.tokens for h in result.hits) == result.total_tokens
     assert len(result.hits) < 20
+
+
+def test_within_a_budget_only_the_first_hits_bring_context(mem: Memory) -> None:
+    for day in range(1, 13):
+        for turn, text in enumerate(
+            [
+                f"morning {day}: the weather looked fine over the bay",
+                "we packed sandwiches and water",
+                f"paddled the kayak past lighthouse number {day}",
+                "the wind picked up later on",
+                "home before dark, tired and happy",
+            ]
+        ):
+            mem.add(text, user_id="u", session_id=f"day-{day}", at=f"2024-06-{day:02d}T0{turn}:00")
+    bare = SearchConfig(budget_context=0)
+    first3 = mem.search("kayak lighthouse", user_id="u", limit=40, budget_tokens=250)
+    assert len(first3.hits) > 3
+    assert all(h.context for h in first3.hits[:3])
+    assert not any(h.context for h in first3.hits[3:])
+    assert first3.total_tokens <= 250
+    every = mem.search(
+        "kayak lighthouse", user_id="u", limit=40, budget_tokens=250,
+        config=SearchConfig(budget_context=20),
+    )  # fmt: skip
+    # Each hit brings its context while it fits (the last may come bare).
+    assert sum(bool(h.context) for h in every.hits) > 3
+    assert len(every.hits) < len(first3.hits)
+    none = mem.search("kayak lighthouse", user_id="u", limit=40, budget_tokens=250, config=bare)
+    assert not any(h.context for h in none.hits)
+    assert len(none.hits) > len(first3.hits)
+    # Without a budget every hit brings its context.
+    unbounded = mem.search("kayak lighthouse", user_id="u", limit=8, config=bare)
+    assert all(h.context for h in unbounded.hits)
 
 
 def test_filters_on_kind_time_and_metadata(mem: Memory) -> None:

@@ -43,6 +43,8 @@ class SearchConfig(BaseModel):
         context_mode: ``fixed`` returns every turn in the window; ``adaptive`` only those
             that share a word with the query, plus the reply to a hit that asks a question
             and the question before a hit that is a short reply.
+        budget_context: With ``budget_tokens``, how many of the first hits bring their
+            context; later hits come bare, so that more distinct hits fit the budget.
         graph_hops: Memory-entity-memory steps the graph channel walks from the seeds.
         damping: Personalised-PageRank continuation probability (1 - restart).
     """
@@ -81,6 +83,7 @@ class SearchConfig(BaseModel):
     prefer_notes: bool = True
     context_window: int = Field(default=2, ge=0, le=10)
     context_mode: Literal["adaptive", "fixed"] = "fixed"
+    budget_context: int = Field(default=3, ge=0, le=10_000)
     graph_hops: int = Field(default=2, ge=1, le=3)
     damping: float = Field(default=0.85, gt=0, lt=1)
 

@@ -400,6 +400,10 @@ def assemble(
             _, _, _, score, ranks, channel_scores, matched = group
             if cfg.context_mode == "adaptive" and episodes:
                 neighbours = _useful_context(episodes[0], neighbours, query_terms or set())
+            # Within a budget, context is worth its tokens around the best hits; further
+            # down, the same tokens hold more hits.
+            if budget is not None and len(hits) >= cfg.budget_context:
+                neighbours = []
             neighbours = [e for e in neighbours if e.id not in returned]
             hit = build_hit(record, episodes, neighbours, score, ranks, channel_scores, matched)
             if budget is not None and used_tokens + hit.tokens > budget and neighbours:
