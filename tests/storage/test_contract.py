@@ -573,6 +573,13 @@ def test_entity_graph_stays_in_the_neighbourhood_of_its_seeds(store: Store) -> N
     near = store.entity_graph(ACCESS, q(), [ids["piano"]], hops=2)
     reached = {str(near.memory_ids[m]) for m in near.edge_memory}
     assert reached == {recs[3].id, recs[0].id}
+    # A scope no larger than whole_below comes whole, with the seeds' nodes marked.
+    larger = store.entity_graph(ACCESS, q(), [ids["piano"]], hops=2, whole_below=3)
+    assert {str(larger.memory_ids[m]) for m in larger.edge_memory} == reached
+    small = store.entity_graph(ACCESS, q(), [ids["piano"], "nowhere"], hops=2, whole_below=4)
+    assert {str(small.memory_ids[m]) for m in small.edge_memory} == {r.id for r in recs}
+    assert small.seed_nodes is not None
+    assert [str(small.entity_ids[n]) for n in small.seed_nodes] == [ids["piano"]]
 
 
 def test_pending_episodes_queue_in_order_until_taken(open_store: Callable[[], Store]) -> None:

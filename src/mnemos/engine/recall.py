@@ -35,6 +35,12 @@ from mnemos.storage.vector_index import GraphView
 __all__ = ["QueryAnalysis", "analyse_query", "personalized_pagerank", "run_channels"]
 
 SPEAKER_POOL = 50  # lexical candidates the speaker channel looks at
+# A scope of up to this many memories is walked whole by the graph channel: there, finding
+# the seeds' neighbourhood (which bounds the walk in larger scopes) costs more than it
+# saves, and it holds nearly all of the scope anyway (98% of a LoCoMo conversation's
+# thousand memories). Searches measured 0.9 ms faster at a thousand memories, 0.7 ms at
+# 2,500, the same at 5,000 and 1.8 ms slower at 10,000.
+WHOLE_GRAPH_BELOW = 4_000
 
 
 @dataclass(slots=True)
@@ -247,7 +253,9 @@ def run_channels(
     if "vector" in channels and query_vector is not None:
         found["vector"] = store.vector_search(access, mq, query_vector, pool)
     if "graph" in channels and analysis.entity_ids:
-        graph = store.entity_graph(access, mq, analysis.entity_ids, cfg.graph_hops)
+        graph = store.entity_graph(
+            access, mq, analysis.entity_ids, cfg.graph_hops, whole_below=WHOLE_GRAPH_BELOW
+        )
         found["graph"] = personalized_pagerank(
             graph, analysis.entity_ids, damping=cfg.damping, limit=pool
         )

@@ -384,10 +384,18 @@ class Store(KeyStore, Protocol):
         ...
 
     def entity_graph(
-        self, access: Access, query: MemoryQuery, seeds: Sequence[str] | None = None, hops: int = 2
+        self,
+        access: Access,
+        query: MemoryQuery,
+        seeds: Sequence[str] | None = None,
+        hops: int = 2,
+        *,
+        whole_below: int = 0,
     ) -> GraphView:
         """The user scope's memory-entity graph, restricted to memories the query allows
-        and, with ``seeds`` (entity ids), to their neighbourhood within ``hops`` steps."""
+        and, with ``seeds`` (entity ids), to their neighbourhood within ``hops`` steps,
+        unless the scope holds at most ``whole_below`` memories: then it is returned
+        whole, with the seeds' nodes (``GraphView.seed_nodes``)."""
         ...
 
     def neighbors(

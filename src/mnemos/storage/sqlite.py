@@ -1602,7 +1602,13 @@ class SQLiteStore:
         return [(mid, 1.0 / rank) for rank, (mid, _, _) in enumerate(rows, start=1)]
 
     def entity_graph(
-        self, access: Access, query: MemoryQuery, seeds: Sequence[str] | None = None, hops: int = 2
+        self,
+        access: Access,
+        query: MemoryQuery,
+        seeds: Sequence[str] | None = None,
+        hops: int = 2,
+        *,
+        whole_below: int = 0,
     ) -> GraphView:
         """The user scope's memory-entity graph from the in-memory partition."""
         user_id = query.scope.user_id
@@ -1616,6 +1622,7 @@ class SQLiteStore:
                 user_id,
                 seeds=seeds,
                 hops=hops,
+                whole_below=whole_below,
                 **self._partition_args(conn, access, query),
             )
 

@@ -718,6 +718,7 @@ class VectorCache:
         hops: int = 2,
         max_degree: int = 2000,
         max_memories: int = 10_000,
+        whole_below: int = 0,
         **filters: Any,
     ) -> GraphView:
         """The scope's memory-entity graph, edges of filtered-out memories dropped.
@@ -726,13 +727,15 @@ class VectorCache:
         :meth:`_Partition.neighbourhood`): at most about ``max_memories`` memories, walked
         through entities mentioned by at most ``max_degree`` memories (a hub such as a
         speaker's own name links everything and says little), renumbered so that a walk
-        over it costs what the neighbourhood holds rather than what the scope holds.
+        over it costs what the neighbourhood holds rather than what the scope holds. A
+        scope of at most ``whole_below`` memories is returned whole, with the seeds' nodes:
+        finding a neighbourhood there costs more than a walk over the whole scope saves.
         """
         part = self._partition(tenant, user_id)
         with part.lock:
             part = self._synced(tenant, user_id, epoch, load, store_seq)
             keep = part.mask(**filters)
-            if seeds is not None:
+            if seeds is not None and part.size > whole_below:
                 positions = part.neighbourhood(seeds, keep, hops, max_degree, max_memories)
                 counts, linked = part.linked(positions)
                 edge_m = np.repeat(np.arange(len(positions), dtype=np.int64), counts)
@@ -753,9 +756,16 @@ class VectorCache:
                 )
             edge_m, edge_e = part.graph()
             active = keep[edge_m] if len(edge_m) else np.zeros(0, dtype=bool)
+            seed_nodes = None
+            if seeds is not None:
+                index = part.entity_index
+                seed_nodes = np.array(
+                    sorted({index[s] for s in seeds if s in index}), dtype=np.int64
+                )
             return GraphView(
                 memory_ids=part.ids[: part.size].copy(),
                 entity_ids=part.entity_array().copy(),
                 edge_memory=edge_m[active],
                 edge_entity=edge_e[active],
+                seed_nodes=seed_nodes,
             )
