@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from mnemos import models
-from mnemos.models import Episode, Evidence, MemoryRecord, SearchHit, _Record, trusted
+from mnemos.models import Entity, Episode, Evidence, MemoryRecord, SearchHit, _Record, trusted
 
 PACKAGE = Path(models.__file__).parent
 
@@ -31,6 +31,11 @@ EVIDENCE: dict[str, Any] = {
     "episode_id": "ep-1", "role": "user", "name": "Ana", "text": "I adopted a beagle",
     "occurred_at": T0, "session_id": "s1", "metadata": {"dia_id": "D1:3"},
 }  # fmt: skip
+ENTITY: dict[str, Any] = {
+    "id": "e-1", "tenant": "t", "user_id": "u", "key": "ana", "name": "Ana", "kind": "person",
+    "aliases": ["ana", "annie"], "mentions": 3, "first_seen": T0, "last_seen": None,
+    "attributes": {"residence": ["Porto"]},
+}  # fmt: skip
 HIT: dict[str, Any] = {
     "id": "m-1", "text": "Ana adopted a beagle", "kind": "fact", "score": 0.5,
     "scores": {"bm25": 3.2}, "ranks": {"bm25": 1}, "occurred_at": T0, "valid_from": T0,
@@ -42,7 +47,13 @@ HIT: dict[str, Any] = {
 
 @pytest.mark.parametrize(
     ("cls", "values"),
-    [(Episode, EPISODE), (MemoryRecord, MEMORY), (Evidence, EVIDENCE), (SearchHit, HIT)],
+    [
+        (Episode, EPISODE),
+        (MemoryRecord, MEMORY),
+        (Evidence, EVIDENCE),
+        (SearchHit, HIT),
+        (Entity, ENTITY),
+    ],
 )
 def test_a_trusted_record_is_the_validated_record(
     cls: type[_Record], values: dict[str, Any]
@@ -88,7 +99,7 @@ def _misnamed(root: Path) -> list[str]:
 
 def test_every_trusted_call_names_every_field_in_order() -> None:
     models_built = {model for _, model, _ in _trusted_calls(PACKAGE)}
-    assert models_built >= {"Episode", "MemoryRecord", "Evidence", "SearchHit"}
+    assert models_built >= {"Episode", "MemoryRecord", "Evidence", "SearchHit", "Entity"}
     assert _misnamed(PACKAGE) == []
 
 

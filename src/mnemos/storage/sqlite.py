@@ -1781,7 +1781,9 @@ class SQLiteStore:
             values = attributes.setdefault(slot.split("|", 1)[1], [])
             if value not in values:
                 values.append(value)
-        return Entity(
+        # Read back as written: no second validation (a query reads a few of these).
+        return trusted(
+            Entity,
             id=eid,
             tenant=tenant,
             user_id=user_id,
