@@ -735,15 +735,16 @@ class VectorCache:
         with part.lock:
             part = self._synced(tenant, user_id, epoch, load, store_seq)
             keep = part.mask(**filters)
-            if seeds is not None and part.size > whole_below:
+            # The seeds' entity nodes in the scope's numbering, ascending.
+            wanted = None
+            if seeds is not None:
+                index = part.entity_index
+                wanted = np.array(sorted({index[s] for s in seeds if s in index}), dtype=np.int64)
+            if seeds is not None and wanted is not None and part.size > whole_below:
                 positions = part.neighbourhood(seeds, keep, hops, max_degree, max_memories)
                 counts, linked = part.linked(positions)
                 edge_m = np.repeat(np.arange(len(positions), dtype=np.int64), counts)
                 used, edge_e = _renumber(linked, len(part.entity_ids))
-                wanted = np.array(
-                    sorted({part.entity_index[s] for s in seeds if s in part.entity_index}),
-                    dtype=np.int64,
-                )
                 at = np.searchsorted(used, wanted)
                 found = at < len(used)
                 found[found] = used[at[found]] == wanted[found]
@@ -756,16 +757,10 @@ class VectorCache:
                 )
             edge_m, edge_e = part.graph()
             active = keep[edge_m] if len(edge_m) else np.zeros(0, dtype=bool)
-            seed_nodes = None
-            if seeds is not None:
-                index = part.entity_index
-                seed_nodes = np.array(
-                    sorted({index[s] for s in seeds if s in index}), dtype=np.int64
-                )
             return GraphView(
                 memory_ids=part.ids[: part.size].copy(),
                 entity_ids=part.entity_array().copy(),
                 edge_memory=edge_m[active],
                 edge_entity=edge_e[active],
-                seed_nodes=seed_nodes,
+                seed_nodes=wanted,
             )
