@@ -51,11 +51,6 @@ MEMORY_STATUSES: tuple[str, ...] = get_args(MemoryStatus)
 T = TypeVar("T")
 R = TypeVar("R", bound="_Record")
 _set = object.__setattr__
-_new = object.__new__
-# The slots every pydantic model has, set straight through their descriptors.
-_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
-_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 class _Record(BaseModel):
@@ -72,11 +67,11 @@ def trusted(cls: type[R], **values: Any) -> R:
     names its fields as keywords, and a test reads each call in the source to check that
     they are the model's fields in its order.
     """
-    record = _new(cls)
+    record = cls.__new__(cls)
     _set(record, "__dict__", values)
-    _fields_set(record, set(values))
-    _extra(record, None)
-    _private(record, None)
+    _set(record, "__pydantic_fields_set__", set(values))
+    _set(record, "__pydantic_extra__", None)
+    _set(record, "__pydantic_private__", None)
     return record
 
 
