@@ -82,7 +82,8 @@ def _trusted_calls(root: Path) -> list[tuple[str, str, list[str | None]]]:
                 and node.func.id == "trusted"
             ):
                 where = f"{path}:{node.lineno}"
-                model = node.args[0].id if isinstance(node.args[0], ast.Name) else "?"
+                first = node.args[0] if node.args else None
+                model = first.id if isinstance(first, ast.Name) else "?"
                 calls.append((where, model, [k.arg for k in node.keywords]))
     return calls
 
