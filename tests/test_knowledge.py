@@ -323,6 +323,22 @@ def test_hits_are_notes_with_matches_and_context(mem: Memory) -> None:
     assert hit.id in hit.matched or len(hit.matched) >= 1
 
 
+def test_a_reply_is_found_by_the_question_it_answers(mem: Memory) -> None:
+    # The same words before two replies, once asked and once told: the words of a question
+    # weigh more, so the longer reply (which BM25 would otherwise rank lower) comes first.
+    turns = [
+        ("Bo", "You go rock climbing with your cousins."),
+        ("Ana", "Yes, most weekends."),
+        ("Bo", "You go rock climbing with your cousins?"),
+        ("Ana", "Yes, most Sundays in spring."),
+    ]
+    for who, text in turns:
+        say(mem, text, T1, who=who)
+    hits = mem.search("rock climbing cousins", user_id="ana", config=LEXICAL, limit=10).hits
+    order = [h.text for h in hits]
+    assert order.index("Yes, most Sundays in spring.") < order.index("Yes, most weekends.")
+
+
 def test_context_repeats_no_turn_an_earlier_hit_returned(mem: Memory) -> None:
     turns = [
         ("Bo", "How was your weekend?"),

@@ -177,6 +177,46 @@ def test_a_version_1_store_migrates_forward_keeping_everything(tmp_path: Path) -
     assert stored == vector.astype("float32").tobytes()
 
 
+def test_a_version_8_store_moves_the_questions_replies_answer_to_the_turn_field(
+    tmp_path: Path,
+) -> None:
+    """Version 8 indexed the turn before every message as its context; version 9 moves
+    the ones that ask something to the turn field."""
+    path = tmp_path / "v8.db"
+    turns = [
+        ("Bo", "We went rock climbing."),
+        ("Ana", "Sounds fun."),
+        ("Bo", "How often do you climb?"),
+        ("Ana", "Most weekends."),
+    ]
+    with Memory(path, embedder="hash") as mem:
+        for who, text in turns:
+            mem.add([{"role": "user", "name": who, "content": text}], user_id="u", session_id="s")
+
+    def fields() -> dict[str, tuple[str, str]]:
+        conn = sqlite3.connect(path)
+        rows = conn.execute(
+            "SELECT m.text, f.turn, f.ctx FROM memory_fts f JOIN memories m ON m.rid = f.rowid"
+            " WHERE m.kind = 'note'"
+        ).fetchall()
+        conn.close()
+        return {text: (turn, ctx) for text, turn, ctx in rows}
+
+    now = fields()
+    assert now["Most weekends."] == ("often climb", "")
+    assert now["Sounds fun."] == ("", "went rock climb")
+    # Back to version 8: every turn before a message in the context field.
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("UPDATE memory_fts SET ctx = ctx || turn, turn = ''")
+    conn.execute("DELETE FROM mnemos_migrations WHERE version = 9")
+    conn.execute("UPDATE mnemos_meta SET value = '8' WHERE key = 'schema_version'")
+    conn.close()
+    assert fields()["Most weekends."] == ("", "often climb")
+    with Memory(path, embedder="hash") as mem:
+        assert mem.stats().schema_version == LATEST_VERSION
+    assert fields() == now
+
+
 def test_lexical_search_scores_rare_terms_everywhere_and_common_ones_recently(
     tmp_path: Path,
 ) -> None:

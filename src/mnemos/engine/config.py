@@ -31,8 +31,10 @@ class SearchConfig(BaseModel):
             asks after, "where does Ana live?" -> Ana's residence; it counts double when
             every attribute asked holds one value at a time, as where one lives or works:
             the current claim is then the answer). A channel with weight 0 is not run.
-        fields: Weights of the lexical index fields: ``body`` (the memory's text), ``turn``,
-            ``context`` (the turn a message follows) and ``keys`` (speaker, resolved dates).
+        fields: Weights of the lexical index fields: ``body`` (the memory's text), ``turn``
+            (the question a message answers: the turn before it, when that asks something),
+            ``context`` (the turn a message follows otherwise) and ``keys`` (speaker,
+            resolved dates).
         rrf_k: The RRF constant.
         candidates: How many candidates each channel contributes before fusion.
         collapse: Return at most one hit per source episode (the best-ranked memory).
@@ -71,7 +73,7 @@ class SearchConfig(BaseModel):
         },
     )
     fields: dict[str, float] = Field(
-        default_factory=lambda: {"body": 1.0, "turn": 0.5, "context": 0.3, "keys": 0.3},
+        default_factory=lambda: {"body": 1.0, "turn": 0.8, "context": 0.3, "keys": 0.3},
         json_schema_extra={
             "propertyNames": {"enum": list(FIELDS)},
             "additionalProperties": {"type": "number", "minimum": 0, "maximum": MAX_WEIGHT},

@@ -11,7 +11,7 @@ from mnemos.engine.text import analyze, content_hash
 from mnemos.models import MemoryRecord
 from mnemos.storage.base import IndexText
 
-__all__ = ["embed_text", "index_text", "norm_hash"]
+__all__ = ["asks", "embed_text", "index_text", "norm_hash"]
 
 _BRACKET = re.compile(r"\s*\[[^\]]*\]\s*$")
 
@@ -27,7 +27,9 @@ def index_text(record: MemoryRecord, previous: str | None = None) -> IndexText:
     Args:
         record: The memory.
         previous: The text of the turn before its evidence in the same session, for notes
-            (what a message answers is often where its words are).
+            (what a message answers is often where its words are). When that turn asks
+            something, it goes in the ``turn`` field, which weighs more than ``context``:
+            "Three times a week" is about what "How often do you all work out?" asked.
     """
     attrs = record.attributes
     keys = [attrs.get("speaker") or "", *_keys(attrs)]
@@ -35,11 +37,19 @@ def index_text(record: MemoryRecord, previous: str | None = None) -> IndexText:
     # A statement is indexed as it was said: rewriting "I" and "my" to the speaker's name
     # repeats the name, and term frequency would rank by name rather than by topic.
     body = record.text if record.kind == "note" or not isinstance(said, str) else said
+    before = analyze(previous) if previous and record.kind == "note" else ()
+    asked = previous is not None and asks(previous)
     return IndexText(
         body=analyze(body),
-        context=analyze(previous) if previous and record.kind == "note" else (),
+        turn=before if asked else (),
+        context=() if asked else before,
         keys=analyze(" ".join(k for k in keys if k)),
     )
+
+
+def asks(text: str) -> bool:
+    """Whether a turn asks something (the turn after it is then likely its answer)."""
+    return "?" in text
 
 
 def embed_text(record: MemoryRecord) -> str:

@@ -121,8 +121,9 @@ class IndexText:
 
     Attributes:
         body: The memory's own text.
-        turn: The message it came from, when that says more than the memory itself.
-        context: The turn before it in the same session (what it answers or follows).
+        turn: The question it answers: the turn before it in the same session, when that
+            asks something.
+        context: The turn before it in the same session otherwise (what it follows).
         keys: Speaker, resolved dates and entity names: searched, not shown.
     """
 

@@ -256,6 +256,22 @@ CREATE TABLE pending_episodes (
 )
 """
 
+# A message's question (the turn before it, when that asks something: a "?" in it) moves
+# from the ``ctx`` field to the ``turn`` field, which search weighs more; what "Three times
+# a week" is about is in "How often do you all work out?".
+_QUESTIONS = """
+UPDATE memory_fts SET turn = ctx, ctx = ''
+WHERE ctx != '' AND rowid IN (
+    SELECT m.rid FROM memories m JOIN (
+        SELECT rid, lag(text) OVER (
+            PARTITION BY tenant, user_id, agent_id, session_id ORDER BY occurred_at, rid
+        ) AS before
+        FROM episodes
+    ) e ON e.rid = m.primary_episode
+    WHERE m.kind = 'note' AND instr(e.before, '?') > 0
+)
+"""
+
 
 MIGRATIONS: list[Migration] = [
     Migration(
@@ -289,6 +305,11 @@ MIGRATIONS: list[Migration] = [
         8,
         "pending episodes: turns stored without waiting, whose memories are derived later",
         _script(_PENDING),
+    ),
+    Migration(
+        9,
+        "the question a message answers: indexed in the turn field instead of the context",
+        _script(_QUESTIONS),
     ),
 ]
 LATEST_VERSION = MIGRATIONS[-1].version
