@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mnemos.engine.config import HYBRID, LEXICAL
-from mnemos.engine.recall import QueryAnalysis
+from mnemos.engine.recall import QueryAnalysis, asked_attributes
 from mnemos.engine.text import analyze
 from mnemos.memory import Memory
 
@@ -123,3 +123,10 @@ def test_asking_who_of_nobody_named_asks_single_valued_attributes_of_anyone(
     named = asked("Who does Ana live with?")
     assert named.attributes == []
     assert named.slots == ["ana|residence"]
+
+
+def test_working_out_is_not_asked_of_work() -> None:
+    assert asked_attributes("Where does John work?") == ["employer", "occupation"]
+    assert asked_attributes("How often does John work out with his family?") == []
+    assert asked_attributes("When did Ana start working out?") == []
+    assert "employer" in asked_attributes("Did Ana work out where to work next?")

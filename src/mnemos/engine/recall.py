@@ -156,9 +156,13 @@ _ATTRIBUTE_CUES: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
+# "work out" (exercise) says nothing of work: left out before the cues are matched.
+_WORK_OUT = re.compile(r"\bwork(?:s|ed|ing)?\s+out\b", re.IGNORECASE)
+
+
 def asked_attributes(question: str) -> list[str]:
     """The claim attributes a question asks after ("How many dogs ..." -> ``count:dog``)."""
-    terms = set(analyze(question))
+    terms = set(analyze(_WORK_OUT.sub(" ", question)))
     found = [a for a, cues in _ATTRIBUTE_CUES.items() if terms & set(cues)]
     lowered = question.lower()
     many = re.search(r"\bhow many ([a-z]+)", lowered)
