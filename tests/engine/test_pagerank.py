@@ -13,7 +13,7 @@ def plain_walk(
     edges: list[tuple[int, int]], n_m: int, n_e: int, seeds: list[int], damping: float
 ) -> list[tuple[int, float]]:
     """The documented walk with dense matrices: restart at the seeds in inverse proportion
-    to their degree, 12 steps entity -> memory -> entity, memory visits summed; memories
+    to their degree, 8 steps entity -> memory -> entity, memory visits summed; memories
     above the mean of those reached, best first, ties by node order."""
     a = np.zeros((n_m, n_e))
     for m, e in edges:
@@ -26,7 +26,7 @@ def plain_walk(
         restart[s] = 1 / deg_e[s] if deg_e[s] else 0.0
     restart /= restart.sum()
     r_e, r_m, total = restart.copy(), np.zeros(n_m), np.zeros(n_m)
-    for _ in range(12):
+    for _ in range(8):
         r_m, r_e = damping * to_m @ r_e, (1 - damping) * restart + damping * to_e @ r_m
         total += r_m
     reached = [i for i in range(n_m) if total[i] > 0]
