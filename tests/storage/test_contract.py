@@ -336,26 +336,6 @@ def test_a_second_connection_sees_writes_at_once(open_store: Callable[[], Store]
     assert second.vector_search(ACCESS, q(), vec(1), 5) == []
 
 
-def test_an_episode_stored_again_under_its_id_reads_back_anew(
-    open_store: Callable[[], Store],
-) -> None:
-    """A store that read an episode, then saw it erased and stored again with other text
-    by another connection, hands back the new text: nothing read earlier is served stale."""
-    first, second = open_store(), open_store()
-    ep = episode(text="the old words")
-    rec = memory(ep)
-    put(first, (ep, rec, vec(1)))
-    assert [e.text for e in second.get_episodes(ACCESS, [ep.id])] == ["the old words"]
-    assert [e.text for e in second.evidence(ACCESS, [rec.id])[rec.id]] == ["the old words"]
-    with first.transaction() as tx:
-        tx.erase(ACCESS, ScopeFilter(user_id="u1"))
-    again = ep.model_copy(update={"text": "the new words"})
-    rec = memory(again)
-    put(first, (again, rec, vec(1)))
-    assert [e.text for e in second.get_episodes(ACCESS, [ep.id])] == ["the new words"]
-    assert [e.text for e in second.evidence(ACCESS, [rec.id])[rec.id]] == ["the new words"]
-
-
 def test_the_embedder_is_bound_once(open_store: Callable[[], Store]) -> None:
     store = open_store()
     store.bind_embedder("test-embedder", DIM)

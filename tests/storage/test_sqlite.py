@@ -217,39 +217,6 @@ def test_a_version_8_store_moves_the_questions_replies_answer_to_the_turn_field(
     assert fields() == now
 
 
-def test_episode_records_are_built_once_and_forgotten_on_erase(tmp_path: Path) -> None:
-    with Memory(tmp_path / "memo.db", embedder="hash") as mem:
-        mem.add("We adopted a beagle called Biscuit", user_id="u", session_id="s")
-        mem.add("Biscuit loves the beach", user_id="u", session_id="s")
-        first = mem.search("Biscuit beagle", user_id="u").hits
-        again = mem.search("Biscuit beagle", user_id="u").hits
-        store = mem._engine.store
-        [episode] = store.get_episodes(mem._engine.access, [first[0].evidence[0].episode_id])
-        assert store.get_episodes(mem._engine.access, [episode.id])[0] is episode
-        assert [h.evidence for h in first] == [h.evidence for h in again]
-        mem.erase(user_id="u")
-        assert store.get_episodes(mem._engine.access, [episode.id]) == []
-        assert store._episodes._built == {}
-
-
-def test_the_episode_memo_keeps_the_most_recently_built(tmp_path: Path) -> None:
-    from mnemos.storage.sqlite import _EPISODE_COLUMNS, _EpisodeMemo
-
-    with Memory(tmp_path / "memo.db", embedder="hash") as mem:
-        for text in ("one", "two", "three"):
-            mem.add(text, user_id="u", session_id="s")
-    conn = sqlite3.connect(tmp_path / "memo.db")
-    rows = conn.execute(f"SELECT {_EPISODE_COLUMNS} FROM episodes ORDER BY rid").fetchall()
-    conn.close()
-    memo = _EpisodeMemo(2)
-    built = [memo.get(row) for row in rows]
-    assert [e.text for e in built] == ["one", "two", "three"]
-    assert list(memo._built) == rows[1:]
-    assert memo.get(rows[2]) is built[2]
-    assert memo.get(rows[0]) is not built[0]
-    assert memo.get(rows[0]) == built[0]
-
-
 def test_lexical_search_scores_rare_terms_everywhere_and_common_ones_recently(
     tmp_path: Path,
 ) -> None:

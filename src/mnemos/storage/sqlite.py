@@ -76,9 +76,6 @@ LEXICAL_RECENT = 2_000
 # Reading one posting of a scope's phrase costs a small share of scoring one matched row
 # with BM25 (a thirtieth to a twentieth, measured on a store of ten scopes).
 _SCOPE_POSTING_COST = 1 / 16
-# Episodes whose records a store keeps for reuse (see _EpisodeMemo): several conversations'
-# worth of turns, a few megabytes.
-_EPISODE_MEMO = 2_048
 _PARTITION_BATCH = 10_000  # rows per batch when a scope's partition loads
 # Planner statistics: first taken once this many memories are written, and sampled from
 # at most about this many rows of each index.
@@ -823,36 +820,6 @@ class _Checkpointer:
         self._thread.join()
 
 
-class _EpisodeMemo:
-    """Episodes built from their rows, the most recently built few thousand, by row.
-
-    A search reads about fifty episodes (its hits' evidence and their neighbouring turns),
-    many of them read again by the next searches of the same conversation, and building the
-    record (its times parsed, its metadata decoded) costs more than reading the row. The
-    key is the whole row, so a record is reused only for the very row it was built from;
-    an erase empties the memo, so that erased text does not stay in this process.
-    """
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._built: dict[tuple[Any, ...], Episode] = {}
-        self._lock = threading.Lock()
-
-    def get(self, row: tuple[Any, ...]) -> Episode:
-        episode = self._built.get(row)
-        if episode is None:
-            episode = SQLiteStore._episode_from_row(row)
-            with self._lock:
-                self._built[row] = episode
-                if len(self._built) > self._size:
-                    del self._built[next(iter(self._built))]
-        return episode
-
-    def clear(self) -> None:
-        with self._lock:
-            self._built.clear()
-
-
 class SQLiteStore:
     """A mnemos store in one SQLite file.
 
@@ -900,7 +867,6 @@ class SQLiteStore:
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._vectors: VectorCache | None = None
-        self._episodes = _EpisodeMemo(_EPISODE_MEMO)
         self._check_path()
         self._writer = self._connect()
         try:
@@ -1173,7 +1139,6 @@ class SQLiteStore:
             if self._since_analysis >= max(_ANALYSIS_MIN_ROWS, self._analysed):
                 self._analyse(conn)
             if tx.hard_deleted:
-                self._episodes.clear()
                 if self._vectors is not None:
                     self._vectors.clear()
                 # Rewrite the WAL away so erased rows do not linger in it; a busy reader may
@@ -1361,7 +1326,7 @@ class SQLiteStore:
                     f" AND e.id IN ({','.join('?' * len(chunk))})"
                 )
                 for row in conn.execute(sql, [*params, *chunk]):
-                    ep = self._episodes.get(row)
+                    ep = self._episode_from_row(row)
                     found[ep.id] = ep
         return [found[i] for i in ids if i in found]
 
@@ -1397,7 +1362,7 @@ class SQLiteStore:
                     " ORDER BY e.occurred_at, e.rid"
                 )
                 for row in conn.execute(sql, [*params, *chunk]):
-                    out[row[0]].append(self._episodes.get(row[1:]))
+                    out[row[0]].append(self._episode_from_row(row[1:]))
         return out
 
     def history(self, access: Access, memory_id: str) -> list[HistoryEvent]:
@@ -1710,7 +1675,7 @@ class SQLiteStore:
                 # Neighbouring hits share context turns: build each episode once.
                 for r in rows:
                     if r[0] not in built:
-                        built[r[0]] = self._episodes.get(r)
+                        built[r[0]] = self._episode_from_row(r)
                 out[eid] = [built[r[0]] for r in rows]
         return out
 
