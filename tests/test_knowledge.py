@@ -339,6 +339,41 @@ def test_a_reply_is_found_by_the_question_it_answers(mem: Memory) -> None:
     assert order.index("Yes, most Sundays in spring.") < order.index("Yes, most weekends.")
 
 
+def test_a_hit_that_repeats_context_comes_after_hits_that_say_something_new(
+    mem: Memory,
+) -> None:
+    chat = [
+        ("s1", "Bo", "Morning!"),
+        ("s1", "Ana", "Biscuit the beagle chased a squirrel up the old oak tree today."),
+        ("s1", "Bo", "Biscuit the beagle is fast."),
+        ("s1", "Ana", "He really is."),
+        ("s2", "Ana", "Biscuit had a checkup at the vet."),
+    ]
+    for session, who, text in chat:
+        say(mem, text, T1, who=who, session=session)
+    first, repeat, new = chat[1][2], chat[2][2], chat[4][2]
+
+    def order(mode: str, budget: int | None) -> list[str]:
+        cfg = LEXICAL.model_copy(update={"context_window": 2, "repeats_last": mode})
+        hits = mem.search(
+            "Biscuit beagle squirrel", user_id="ana", config=cfg, limit=3, budget_tokens=budget
+        ).hits
+        return [h.text for h in hits]
+
+    # The second-best turn came back as the first hit's context: within a budget, the turn
+    # from the other session comes before it.
+    assert order("budget", 500) == [first, new, repeat]
+    assert order("budget", None) == [first, repeat, new]
+    assert order("always", None) == [first, new, repeat]
+    assert order("never", 500) == [first, repeat, new]
+    # A repeat is what is left out when the limit is reached.
+    cfg = LEXICAL.model_copy(update={"context_window": 2})
+    two = mem.search(
+        "Biscuit beagle squirrel", user_id="ana", config=cfg, limit=2, budget_tokens=500
+    )
+    assert [h.text for h in two.hits] == [first, new]
+
+
 def test_context_repeats_no_turn_an_earlier_hit_returned(mem: Memory) -> None:
     turns = [
         ("Bo", "How was your weekend?"),

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -400,31 +401,53 @@ def assemble(
     # out rather than repeat them (its own evidence is always returned).
     returned: set[str] = set()
     # Load what the hits need a batch at a time: the first ``limit`` groups usually
-    # suffice; more are read only when a budget (or a vanished record) skips some.
+    # suffice; more are read only when a budget, a repeat (see ``repeats_last``) or a
+    # vanished record skips some.
     most = limit * 2 if budget is None else limit * 4
     groups = _groups(store, access, fused, raw, top, cfg, limit, most, dict(anchors or {}))
-    for batch in groups:
-        if len(hits) >= limit or (budget is not None and used_tokens >= budget):
+
+    def place(
+        record: MemoryRecord, episodes: list[Episode], neighbours: list[Episode], group: list[Any]
+    ) -> None:
+        nonlocal used_tokens
+        _, _, _, score, ranks, channel_scores, matched = group
+        if cfg.context_mode == "adaptive" and episodes:
+            neighbours = _useful_context(episodes[0], neighbours, query_terms or set())
+        # Within a budget, context is worth its tokens around the best hits; further
+        # down, the same tokens hold more hits.
+        if budget is not None and len(hits) >= cfg.budget_context:
+            neighbours = []
+        neighbours = [e for e in neighbours if e.id not in returned]
+        hit = build_hit(record, episodes, neighbours, score, ranks, channel_scores, matched)
+        if budget is not None and used_tokens + hit.tokens > budget and neighbours:
+            hit = build_hit(record, episodes, [], score, ranks, channel_scores, matched)
+        if budget is not None and used_tokens + hit.tokens > budget:
+            return
+        used_tokens += hit.tokens
+        hits.append(hit)
+        returned.update(e.episode_id for e in [*hit.evidence, *hit.context])
+
+    # Hits whose every evidence turn an earlier hit returned as context: they say nothing
+    # new, so (see ``repeats_last``) they may come after the hits that do.
+    defer = cfg.repeats_last == "always" or (cfg.repeats_last == "budget" and budget is not None)
+    repeats: list[tuple[MemoryRecord, list[Episode], list[Episode], list[Any]]] = []
+    while len(hits) < limit and (budget is None or used_tokens < budget):
+        # As many groups as hits are still wanted: each round reads what the hits need in
+        # a few statements, and most searches take one round.
+        batch = list(itertools.islice(groups, limit - len(hits)))
+        if not batch:
             break
         for record, episodes, neighbours, group in _load_batch(store, access, mq, cfg, batch):
             if len(hits) >= limit:
                 break
-            _, _, _, score, ranks, channel_scores, matched = group
-            if cfg.context_mode == "adaptive" and episodes:
-                neighbours = _useful_context(episodes[0], neighbours, query_terms or set())
-            # Within a budget, context is worth its tokens around the best hits; further
-            # down, the same tokens hold more hits.
-            if budget is not None and len(hits) >= cfg.budget_context:
-                neighbours = []
-            neighbours = [e for e in neighbours if e.id not in returned]
-            hit = build_hit(record, episodes, neighbours, score, ranks, channel_scores, matched)
-            if budget is not None and used_tokens + hit.tokens > budget and neighbours:
-                hit = build_hit(record, episodes, [], score, ranks, channel_scores, matched)
-            if budget is not None and used_tokens + hit.tokens > budget:
+            if defer and episodes and all(e.id in returned for e in episodes):
+                repeats.append((record, episodes, neighbours, group))
                 continue
-            used_tokens += hit.tokens
-            hits.append(hit)
-            returned.update(e.episode_id for e in [*hit.evidence, *hit.context])
+            place(record, episodes, neighbours, group)
+    for repeat in repeats:
+        if len(hits) >= limit or (budget is not None and used_tokens >= budget):
+            break
+        place(*repeat)
     return hits
 
 
@@ -438,9 +461,9 @@ def _groups(
     limit: int,
     most: int,
     known: dict[str, tuple[str | None, str, str | None]],
-) -> Iterator[list[list[Any]]]:
-    """The fused candidates grouped per episode (when collapsing), ``limit`` groups at a
-    time, at most ``most`` in all; each group is ``[best memory id, its kind, episode,
+) -> Iterator[list[Any]]:
+    """The fused candidates grouped per episode (when collapsing), at most ``most`` of
+    them, best first; each group is ``[best memory id, its kind, episode,
     score, ranks, channel scores, matched ids]``. Candidates are grouped on a light read
     of their first evidence episode, a window of them at a time, as the groups are asked
     for."""
@@ -476,11 +499,9 @@ def _groups(
             order.append(key)
             if len(order) >= most:
                 break
-        while len(order) - emitted >= limit:
-            yield [groups[k] for k in order[emitted : emitted + limit]]
-            emitted += limit
-    if emitted < len(order):
-        yield [groups[k] for k in order[emitted:]]
+        while emitted < len(order):
+            yield groups[order[emitted]]
+            emitted += 1
 
 
 def _load_batch(
