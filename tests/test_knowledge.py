@@ -374,6 +374,36 @@ def test_a_hit_that_repeats_context_comes_after_hits_that_say_something_new(
     assert [h.text for h in two.hits] == [first, new]
 
 
+def test_a_budget_search_stops_after_eight_hits_in_a_row_do_not_fit(mem: Memory) -> None:
+    from mnemos.engine.recall import BUDGET_MISFITS
+
+    say(mem, "Kayak on the river at dawn.", T1, session="s0")
+    long = " ".join(["We paddled the kayak down the river past the old mill and the bridge."] * 8)
+    for i in range(BUDGET_MISFITS):
+        say(mem, f"Trip {i}: {long}", T1, session=f"l{i}")
+    say(mem, "River again.", T1, session="s9")
+    cfg = LEXICAL.model_copy(update={"context_window": 0})
+
+    def texts(budget: int) -> list[str]:
+        found = mem.search(
+            "kayak river at dawn", user_id="ana", config=cfg, limit=20, budget_tokens=budget
+        )
+        return [h.text for h in found.hits]
+
+    # The long trips rank between the two short turns and each is too long for what the
+    # first leaves of 60 tokens; after eight of them in a row the search stops, so the
+    # second short turn, which would fit, is not read.
+    everything = texts(5_000)
+    assert everything[0] == "Kayak on the river at dawn."
+    assert everything[-1] == "River again."
+    assert len(everything) == BUDGET_MISFITS + 2
+    assert texts(60) == ["Kayak on the river at dawn."]
+    # Before the budget holds anything, misfits do not count: asked without "dawn", the
+    # trips come first, and the two short turns past them are still found.
+    found = mem.search("kayak river", user_id="ana", config=cfg, limit=20, budget_tokens=60)
+    assert sorted(h.text for h in found.hits) == ["Kayak on the river at dawn.", "River again."]
+
+
 def test_context_repeats_no_turn_an_earlier_hit_returned(mem: Memory) -> None:
     turns = [
         ("Bo", "How was your weekend?"),

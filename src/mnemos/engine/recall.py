@@ -370,6 +370,14 @@ def _useful_context(anchor: Episode, around: list[Episode], query_terms: set[str
     return keep
 
 
+# Within a budget, once it holds a hit, the search stops looking for hits short enough
+# for what is left when this many in a row did not fit: on the LoCoMo dev split, recall
+# within 1,000 tokens stayed 0.840, while a search for 20 hits within 1,000 tokens read 29
+# candidate groups instead of 70 (p50 13 ms instead of 26). Stopping at the first hit that
+# did not fit read 21 and lost recall (0.835).
+BUDGET_MISFITS = 8
+
+
 def assemble(
     store: Store,
     access: Access,
@@ -406,6 +414,8 @@ def assemble(
     most = limit * 2 if budget is None else limit * 4
     groups = _groups(store, access, fused, raw, top, cfg, limit, most, dict(anchors or {}))
 
+    misfits = [0]  # hits in a row that did not fit the budget
+
     def place(
         record: MemoryRecord, episodes: list[Episode], neighbours: list[Episode], group: list[Any]
     ) -> None:
@@ -422,7 +432,9 @@ def assemble(
         if budget is not None and used_tokens + hit.tokens > budget and neighbours:
             hit = build_hit(record, episodes, [], score, ranks, channel_scores, matched)
         if budget is not None and used_tokens + hit.tokens > budget:
+            misfits[0] += 1 if hits else 0
             return
+        misfits[0] = 0
         used_tokens += hit.tokens
         hits.append(hit)
         returned.update(e.episode_id for e in [*hit.evidence, *hit.context])
@@ -432,13 +444,15 @@ def assemble(
     defer = cfg.repeats_last == "always" or (cfg.repeats_last == "budget" and budget is not None)
     repeats: list[tuple[MemoryRecord, list[Episode], list[Episode], list[Any]]] = []
     while len(hits) < limit and (budget is None or used_tokens < budget):
+        if misfits[0] >= BUDGET_MISFITS:
+            break
         # As many groups as hits are still wanted: each round reads what the hits need in
         # a few statements, and most searches take one round.
         batch = list(itertools.islice(groups, limit - len(hits)))
         if not batch:
             break
         for record, episodes, neighbours, group in _load_batch(store, access, mq, cfg, batch):
-            if len(hits) >= limit:
+            if len(hits) >= limit or misfits[0] >= BUDGET_MISFITS:
                 break
             if defer and episodes and all(e.id in returned for e in episodes):
                 repeats.append((record, episodes, neighbours, group))
