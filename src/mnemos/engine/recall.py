@@ -414,12 +414,12 @@ def assemble(
     most = limit * 2 if budget is None else limit * 4
     groups = _groups(store, access, fused, raw, top, cfg, limit, most, dict(anchors or {}))
 
-    misfits = [0]  # hits in a row that did not fit the budget
+    misfits = 0  # hits in a row that did not fit the budget, once it holds one
 
     def place(
         record: MemoryRecord, episodes: list[Episode], neighbours: list[Episode], group: list[Any]
     ) -> None:
-        nonlocal used_tokens
+        nonlocal used_tokens, misfits
         _, _, _, score, ranks, channel_scores, matched = group
         if cfg.context_mode == "adaptive" and episodes:
             neighbours = _useful_context(episodes[0], neighbours, query_terms or set())
@@ -432,9 +432,10 @@ def assemble(
         if budget is not None and used_tokens + hit.tokens > budget and neighbours:
             hit = build_hit(record, episodes, [], score, ranks, channel_scores, matched)
         if budget is not None and used_tokens + hit.tokens > budget:
-            misfits[0] += 1 if hits else 0
+            if hits:
+                misfits += 1
             return
-        misfits[0] = 0
+        misfits = 0
         used_tokens += hit.tokens
         hits.append(hit)
         returned.update(e.episode_id for e in [*hit.evidence, *hit.context])
@@ -443,16 +444,16 @@ def assemble(
     # new, so (see ``repeats_last``) they may come after the hits that do.
     defer = cfg.repeats_last == "always" or (cfg.repeats_last == "budget" and budget is not None)
     repeats: list[tuple[MemoryRecord, list[Episode], list[Episode], list[Any]]] = []
-    while len(hits) < limit and (budget is None or used_tokens < budget):
-        if misfits[0] >= BUDGET_MISFITS:
-            break
+    while (
+        len(hits) < limit and (budget is None or used_tokens < budget) and misfits < BUDGET_MISFITS
+    ):
         # As many groups as hits are still wanted: each round reads what the hits need in
-        # a few statements, and most searches take one round.
+        # a few statements; a search without a budget mostly takes one round.
         batch = list(itertools.islice(groups, limit - len(hits)))
         if not batch:
             break
         for record, episodes, neighbours, group in _load_batch(store, access, mq, cfg, batch):
-            if len(hits) >= limit or misfits[0] >= BUDGET_MISFITS:
+            if len(hits) >= limit or misfits >= BUDGET_MISFITS:
                 break
             if defer and episodes and all(e.id in returned for e in episodes):
                 repeats.append((record, episodes, neighbours, group))
