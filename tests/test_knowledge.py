@@ -195,6 +195,19 @@ def test_a_day_asked_about_ranks_its_turns_by_the_query_words(mem: Memory) -> No
     assert hits[0].ranks["time"] == 1
 
 
+def test_a_day_named_in_the_question_outranks_its_words_said_another_day(mem: Memory) -> None:
+    say(mem, "I love to cook pasta with friends.", "2022-06-01T10:00:00Z", session="s0")
+    say(mem, "Cooking for my family tonight, my favourite thing to cook!", "2022-07-01T10:00:00Z")
+    say(mem, "Tried a coconut ice cream recipe, so creamy.", "2022-11-09T10:00:00Z", session="s2")
+    say(mem, "The tournament got pushed back.", "2022-11-09T10:01:00Z", session="s2")
+    hits = mem.search("What did Ana cook on 9 November, 2022?", user_id="ana", limit=3).hits
+    # The day says where the answer is more surely than "cook" does: it was said elsewhere.
+    assert "ice cream" in hits[0].text
+    assert "bm25" not in hits[0].ranks
+    hits = mem.search("What did Ana cook in 2022?", user_id="ana", limit=3).hits
+    assert "cook" in hits[0].text.lower()  # a year says little about where
+
+
 def test_a_current_value_asked_after_comes_before_word_matches(mem: Memory) -> None:
     say(mem, "Morning! How are you doing now?", "2024-01-08T09:00:00Z", who="Mnemo")
     say(mem, "Right now I do about 5 km twice a week.", "2024-01-08T09:01:00Z")

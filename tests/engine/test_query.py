@@ -100,6 +100,29 @@ def test_a_question_after_a_single_valued_attribute_weights_the_profile_double()
     assert asked.fusion_config(unweighted) is unweighted
 
 
+def test_the_time_channel_counts_more_the_tighter_the_window() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from mnemos.engine.recall import WINDOW_FOCUS
+
+    start = datetime(2022, 11, 9, tzinfo=UTC)
+    base = HYBRID.weights["time"]
+    weights = []
+    for days in (1, 7, 30, 365):
+        asked = QueryAnalysis(terms=[], window=(start, start + timedelta(days=days)))
+        fused = asked.fusion_config(HYBRID)
+        assert {c: w for c, w in fused.weights.items() if c != "time"} == {
+            c: w for c, w in HYBRID.weights.items() if c != "time"
+        }
+        weights.append(fused.weights["time"])
+    assert weights == [base * WINDOW_FOCUS[0][1], *[base * WINDOW_FOCUS[1][1]] * 2, base]
+    assert weights[0] > weights[1] > weights[3]
+    assert (
+        QueryAnalysis(terms=[], window=(start, start + timedelta(days=365))).fusion_config(HYBRID)
+        is HYBRID
+    )
+
+
 def test_asking_who_of_nobody_named_asks_single_valued_attributes_of_anyone(
     mem: Memory,
 ) -> None:

@@ -44,6 +44,14 @@ SPEAKER_POOL = 50  # lexical candidates the speaker channel looks at
 WHOLE_GRAPH_BELOW = 4_000
 
 
+# How much more the time channel counts when the query names a short window, by the
+# window's length in days: a day named ("What did Nate cook on 9 November, 2022?") all but
+# says which session holds the answer, a week or a month less so, a year hardly at all.
+# Tuned on the LoCoMo dev split (weights in brackets): single-hop R@10 0.947 -> 0.955,
+# temporal 0.946 -> 0.957 (day 4, month 4: 0.950, 0.957; day 6, month 2: 0.955, 0.946).
+WINDOW_FOCUS: tuple[tuple[int, float], ...] = ((1, 6.0), (31, 3.0))
+
+
 @dataclass(slots=True)
 class QueryAnalysis:
     """What a query asks about."""
@@ -92,11 +100,19 @@ class QueryAnalysis:
         return bool(asked) and all(single_valued(attribute) for attribute in asked)
 
     def fusion_config(self, cfg: SearchConfig) -> SearchConfig:
-        """``cfg`` as this query fuses its channels: the profile channel counts double
-        when the query asks for a current value (see :meth:`asks_current_value`)."""
-        if not self.asks_current_value() or cfg.weights.get("profile", 0.0) <= 0:
+        """``cfg`` as this query fuses its channels: the time channel counts more the
+        tighter the query's window (see :data:`WINDOW_FOCUS`), and the profile channel
+        counts double when the query asks for a current value (see
+        :meth:`asks_current_value`)."""
+        weights = dict(cfg.weights)
+        if self.window is not None:
+            days = (self.window[1] - self.window[0]).days
+            focus = next((f for most, f in WINDOW_FOCUS if days <= most), 1.0)
+            weights["time"] = weights.get("time", 0.0) * focus
+        if self.asks_current_value():
+            weights["profile"] = 2 * weights.get("profile", 0.0)
+        if weights == cfg.weights:
             return cfg
-        weights = {**cfg.weights, "profile": 2 * cfg.weights["profile"]}
         return cfg.model_copy(update={"weights": weights})
 
 
