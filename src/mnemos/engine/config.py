@@ -26,9 +26,10 @@ class SearchConfig(BaseModel):
         weights: Channel -> weight in reciprocal-rank fusion: ``bm25`` (lexical), ``vector``
             (semantic), ``graph`` (personalised PageRank from the query's entities over the
             memory-entity graph), ``time`` (memories whose resolved time falls in the
-            query's time window), ``speaker`` (BM25 over what the people the query names
-            said themselves), ``profile`` (the current claims about the attribute a question
-            asks after, "where does Ana live?" -> Ana's residence; it counts double when
+            query's time window; it counts six times as much when the window is a day,
+            three times for a week or a month), ``speaker`` (BM25 over what the people the
+            query names said themselves), ``profile`` (the current claims about the attribute
+            a question asks after, "where does Ana live?" -> Ana's residence; it counts double when
             every attribute asked holds one value at a time, as where one lives or works:
             the current claim is then the answer). A channel with weight 0 is not run.
         fields: Weights of the lexical index fields: ``body`` (the memory's text), ``turn``
