@@ -121,6 +121,9 @@ def test_the_time_channel_counts_more_the_tighter_the_window() -> None:
         QueryAnalysis(terms=[], window=(start, start + timedelta(days=365))).fusion_config(HYBRID)
         is HYBRID
     )
+    untimed = HYBRID.model_copy(update={"weights": {"bm25": 1.0, "vector": 0.5}})
+    a_day = QueryAnalysis(terms=[], window=(start, start + timedelta(days=1)))
+    assert a_day.fusion_config(untimed) is untimed  # a channel turned off stays off
 
 
 def test_asking_who_of_nobody_named_asks_single_valued_attributes_of_anyone(

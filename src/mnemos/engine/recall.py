@@ -105,12 +105,12 @@ class QueryAnalysis:
         counts double when the query asks for a current value (see
         :meth:`asks_current_value`)."""
         weights = dict(cfg.weights)
-        if self.window is not None:
+        if self.window is not None and weights.get("time", 0.0) > 0:
             days = (self.window[1] - self.window[0]).days
             focus = next((f for most, f in WINDOW_FOCUS if days <= most), 1.0)
-            weights["time"] = weights.get("time", 0.0) * focus
-        if self.asks_current_value():
-            weights["profile"] = 2 * weights.get("profile", 0.0)
+            weights["time"] *= focus
+        if self.asks_current_value() and weights.get("profile", 0.0) > 0:
+            weights["profile"] *= 2
         if weights == cfg.weights:
             return cfg
         return cfg.model_copy(update={"weights": weights})
