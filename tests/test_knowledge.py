@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mnemos import LEXICAL, AddResult, Memory, MemoryRecord
+from mnemos import HYBRID, LEXICAL, AddResult, Memory, MemoryRecord, SearchConfig
 from mnemos.embedders.base import Embedder
 
 T1, T2, T3 = "2024-01-08T09:00:00Z", "2024-04-15T09:00:00Z", "2024-06-10T09:00:00Z"
@@ -206,6 +206,29 @@ def test_a_day_named_in_the_question_outranks_its_words_said_another_day(mem: Me
     assert "bm25" not in hits[0].ranks
     hits = mem.search("What did Ana cook in 2022?", user_id="ana", limit=3).hits
     assert "cook" in hits[0].text.lower()  # a year says little about where
+
+
+def test_how_long_lifts_the_turn_that_says_how_long(mem: Memory) -> None:
+    day = "2023-03-01T10:00:00Z"
+    say(mem, "My cat Biscuit is the best cat, such a cat person!", day)
+    say(mem, "Biscuit the cat hates baths.", day)
+    say(mem, "Does Biscuit like the new flat?", day, who="Bo")
+    answer = "I've had her for six years and she still surprises me."
+    say(mem, answer, day)
+    question = "How long has Ana had her cat Biscuit?"
+
+    def place(config: SearchConfig) -> int:
+        hits = mem.search(question, user_id="ana", limit=4, config=config).hits
+        return [h.text for h in hits].index(answer)
+
+    hits = mem.search(question, user_id="ana", limit=4).hits
+    assert [h.ranks.get("answer") for h in hits if h.text == answer] == [1]
+    # It says how long, and shares no word with the question but "had": without the
+    # answer channel a turn that only names Biscuit comes before it.
+    plain = HYBRID.model_copy(
+        update={"weights": {c: w for c, w in HYBRID.weights.items() if c != "answer"}}
+    )
+    assert place(HYBRID) < place(plain)
 
 
 def test_a_current_value_asked_after_comes_before_word_matches(mem: Memory) -> None:

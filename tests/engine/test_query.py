@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from mnemos.engine.config import HYBRID, LEXICAL
-from mnemos.engine.recall import QueryAnalysis, asked_attributes
+from mnemos.engine.recall import ANSWER_FORMS, QueryAnalysis, asked_attributes, asked_form
 from mnemos.engine.text import analyze
 from mnemos.memory import Memory
 
@@ -124,6 +126,39 @@ def test_the_time_channel_counts_more_the_tighter_the_window() -> None:
     untimed = HYBRID.model_copy(update={"weights": {"bm25": 1.0, "vector": 0.5}})
     a_day = QueryAnalysis(terms=[], window=(start, start + timedelta(days=1)))
     assert a_day.fusion_config(untimed) is untimed  # a channel turned off stays off
+
+
+@pytest.mark.parametrize(
+    ("question", "form"),
+    [
+        ("For how long has Nate had his turtles?", "duration"),
+        ("How many years did Ana live in Porto?", "duration"),
+        ("How often does Ana go running?", "frequency"),
+        ("How many times a week does Bo swim?", "frequency"),
+        ("How many dogs does Ana have?", None),
+        ("When did Ana move?", None),
+        ("What does Ana do for a long walk?", None),
+    ],
+)
+def test_the_form_of_answer_a_question_asks_for(question: str, form: str | None) -> None:
+    assert asked_form(question) == form
+
+
+@pytest.mark.parametrize(
+    ("text", "forms"),
+    [
+        ("I've had them for 3 years now.", {"duration"}),
+        ("We dated for a couple of months.", {"duration"}),
+        ("A 10-year-old car.", {"duration"}),
+        ("I run every Sunday.", {"frequency"}),
+        ("Three times per week, usually.", {"frequency"}),
+        ("Twice a week.", {"duration", "frequency"}),  # "a week" is a span too
+        ("I ran 5 km today.", set()),
+        ("Years ago, maybe.", set()),  # no number: not how long
+    ],
+)
+def test_what_holds_the_form_of_an_answer(text: str, forms: set[str]) -> None:
+    assert {f for f, pattern in ANSWER_FORMS.items() if pattern.search(text)} == forms
 
 
 def test_asking_who_of_nobody_named_asks_single_valued_attributes_of_anyone(

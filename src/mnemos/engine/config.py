@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["CHANNELS", "FIELDS", "HYBRID", "LEXICAL", "RECIPES", "SEMANTIC", "SearchConfig"]
 
-CHANNELS = ("bm25", "vector", "graph", "time", "speaker", "profile")
+CHANNELS = ("bm25", "vector", "graph", "time", "speaker", "profile", "answer")
 # Weights are relative; a bound keeps products of them finite (1e308 overflowed BM25 to NaN).
 MAX_WEIGHT = 1000.0
 FIELDS = ("body", "turn", "context", "keys")
@@ -31,7 +31,10 @@ class SearchConfig(BaseModel):
             query names said themselves), ``profile`` (the current claims about the attribute
             a question asks after, "where does Ana live?" -> Ana's residence; it counts double when
             every attribute asked holds one value at a time, as where one lives or works:
-            the current claim is then the answer). A channel with weight 0 is not run.
+            the current claim is then the answer), ``answer`` (among the first lexical and
+            vector candidates, those that hold the form of answer the question asks for: a
+            duration for "how long", a frequency for "how often"). A channel with weight 0
+            is not run.
         fields: Weights of the lexical index fields: ``body`` (the memory's text), ``turn``
             (the question a message answers: the turn before it, when that asks something),
             ``context`` (the turn a message follows otherwise) and ``keys`` (speaker,
@@ -68,6 +71,7 @@ class SearchConfig(BaseModel):
             "time": 0.5,
             "speaker": 0.5,
             "profile": 1.0,
+            "answer": 1.0,
         },
         # The schema says what the validator checks, for REST and MCP clients.
         json_schema_extra={
