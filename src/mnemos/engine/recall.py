@@ -2,9 +2,10 @@
 
 ::
 
-    query -> analysis (terms, time window, entities)
+    query -> analysis (terms, time window, entities, the form of answer asked for)
           -> channels: bm25 (weighted fields) | vector | graph (personalised PageRank over
              the memory-entity graph, HippoRAG-style) | time (resolved times in the window)
+             | speaker | profile (current claims) | answer (a duration for "how long")
           -> weighted reciprocal-rank fusion
           -> one hit per source episode, neighbouring turns as context
           -> limit and token budget
