@@ -196,6 +196,16 @@ def test_tenants_and_user_restrictions_isolate_rows(store: Store) -> None:
     assert store.lexical_search(only_u1, q(user="u2"), ["hello"], 5) == []
 
 
+def test_memory_texts_are_read_within_the_access(store: Store) -> None:
+    mine, theirs, other_user = episode(text="mine"), episode(tenant="t2"), episode(user="u2")
+    m1, m2, m3 = memory(mine), memory(theirs), memory(other_user, text="someone else's")
+    put(store, (mine, m1, None), (theirs, m2, None), (other_user, m3, None))
+    everything = [m1.id, m2.id, m3.id, "no-such-memory"]
+    assert store.memory_texts(ACCESS, everything) == {m1.id: "mine", m3.id: "someone else's"}
+    assert store.memory_texts(Access("t1", frozenset({"u1"})), everything) == {m1.id: "mine"}
+    assert store.memory_texts(ACCESS, []) == {}
+
+
 def test_lexical_search_ranks_by_bm25_within_scope(store: Store) -> None:
     a = episode(text="We went hiking in the mountains and hiked all day")
     b = episode(text="The mountains were far away")

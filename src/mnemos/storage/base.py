@@ -414,6 +414,10 @@ class Store(KeyStore, Protocol):
         loaded)."""
         ...
 
+    def memory_texts(self, access: Access, memory_ids: Sequence[str]) -> dict[str, str]:
+        """The text of each memory the access may read (a light read: no record built)."""
+        ...
+
     def episode_notes(
         self, access: Access, episode_ids: Sequence[str], statuses: Sequence[str]
     ) -> dict[str, MemoryRecord]:

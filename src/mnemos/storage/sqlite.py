@@ -1697,6 +1697,21 @@ class SQLiteStore:
                     out[mid] = (eid, kind, speaker)
         return out
 
+    def memory_texts(self, access: Access, memory_ids: Sequence[str]) -> dict[str, str]:
+        """The text of each memory the access may read, in one light query."""
+        out: dict[str, str] = {}
+        where, params = _scope_sql(access, ScopeFilter(), alias="m", by_id=True)
+        with self._read() as conn:
+            for chunk in _chunks(list(dict.fromkeys(memory_ids))):
+                marks = ",".join("?" * len(chunk))
+                out.update(
+                    conn.execute(
+                        f"SELECT m.id, m.text FROM memories m WHERE {where} AND m.id IN ({marks})",
+                        [*params, *chunk],
+                    ).fetchall()
+                )
+        return out
+
     def episode_notes(
         self, access: Access, episode_ids: Sequence[str], statuses: Sequence[str]
     ) -> dict[str, MemoryRecord]:
