@@ -29,9 +29,9 @@ class SearchConfig(BaseModel):
             query's time window; it counts six times as much when the window is a day,
             three times for a week or a month), ``speaker`` (BM25 over what the people the
             query names said themselves), ``profile`` (the current claims about the attribute
-            a question asks after, "where does Ana live?" -> Ana's residence; it counts double when
-            every attribute asked holds one value at a time, as where one lives or works:
-            the current claim is then the answer), ``answer`` (among the first lexical and
+            a question asks after, "where does Ana live?" -> Ana's residence; it counts
+            double when every attribute asked holds one value at a time, as where one lives
+            or works: the current claim is then the answer), ``answer`` (among the first lexical and
             vector candidates, those that hold the form of answer the question asks for: a
             duration for "how long", a frequency for "how often"). A channel with weight 0
             is not run.
