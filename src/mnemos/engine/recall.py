@@ -25,13 +25,7 @@ import numpy.typing as npt
 
 from mnemos.engine.config import SearchConfig
 from mnemos.engine.fusion import max_rrf, rrf
-from mnemos.engine.text import (
-    GRAMMAR_VERBS,
-    LIGHT_VERBS,
-    QUESTION_WORDS,
-    analyze,
-    count_tokens,
-)
+from mnemos.engine.text import LIGHT_VERBS, QUESTION_WORDS, analyze, count_tokens
 from mnemos.models import Episode, Evidence, MemoryRecord, SearchHit, trusted
 from mnemos.nlp.entities import entity_key, extract_mentions
 from mnemos.nlp.facts import single_valued
@@ -60,10 +54,6 @@ WHOLE_GRAPH_BELOW = 4_000
 # Tuned on the LoCoMo dev split: single-hop R@10 0.947 -> 0.955, temporal 0.946 -> 0.957
 # (with day 4, month 4 instead: 0.950, 0.957; with day 6, month 2: 0.955, 0.946).
 WINDOW_FOCUS: tuple[tuple[int, float], ...] = ((1, 6.0), (31, 3.0))
-
-# A question with at most this many words besides names, light verbs and question words
-# also scores its light verbs, bar the grammar verbs: see QueryAnalysis.lexical_terms.
-FEW_CONTENT_TERMS = 2
 
 
 @dataclass(slots=True)
@@ -98,31 +88,14 @@ class QueryAnalysis:
         match nothing ("What is the name of Ana's dog?" in Ana's store): there they match
         nearly every memory, ranked by BM25's length normalisation. Both kept LoCoMo dev
         recall and raised it (R@10 0.855 -> 0.859, open-domain 0.506 -> 0.528).
-
-        In a short question, though, a light verb may be what is asked: "What do
-        Melanie's family give her?" is answered by "they give me the strength to keep
-        going", which shares no other word with it. So where at most
-        :data:`FEW_CONTENT_TERMS` other words remain, the light verbs that do more than
-        serve grammar (all but :data:`~mnemos.engine.text.GRAMMAR_VERBS`: "getting
-        married" still scores only "married") are scored too. On the LoCoMo dev split
-        three single-hop questions more were answered in full at 10 and one multi-hop
-        question lost one of three evidence turns: R@10 0.871 -> 0.874, R@1000tok 0.850 ->
-        0.852; with the grammar verbs as well, 0.874 and 0.849; with up to three other
-        words, 0.873 and 0.852; with any number, 0.873 and 0.850.
         """
         names = {t for name in self.people for t in analyze(name)}
         vague = LIGHT_VERBS | QUESTION_WORDS
-        content = [t for t in self.terms if t not in names and t not in vague]
-        if len(content) > FEW_CONTENT_TERMS:
-            return content
-        if content:
-            return [
-                t
-                for t in self.terms
-                if t not in names
-                and (t not in vague or (t in LIGHT_VERBS and t not in GRAMMAR_VERBS))
-            ]
-        return [t for t in self.terms if t not in vague] or self.terms
+        return (
+            [t for t in self.terms if t not in names and t not in vague]
+            or [t for t in self.terms if t not in vague]
+            or self.terms
+        )
 
     def asks_current_value(self) -> bool:
         """Whether the query asks after attributes of known people (or, asking who, of

@@ -16,7 +16,6 @@ from functools import lru_cache
 import Stemmer
 
 __all__ = [
-    "GRAMMAR_VERBS",
     "LIGHT_VERBS",
     "QUESTION_WORDS",
     "STOP_WORDS",
@@ -110,11 +109,6 @@ def _analyze(text: str) -> tuple[str, ...]:
 LIGHT_VERBS: frozenset[str] = frozenset(
     analyze("be do go get give have make take try start keep put come see let want need")
 )
-
-# The light verbs that mostly serve grammar ("getting married", "go hiking"): unlike "give"
-# or "want", they do not tell what a short question asks (see
-# :meth:`~mnemos.engine.recall.QueryAnalysis.lexical_terms`).
-GRAMMAR_VERBS: frozenset[str] = frozenset(analyze("be do go get have"))
 
 # Words that phrase a question rather than say what it is about ("What is the name of ...",
 # "What did he say about ...", "What kind of ..."), as analysed terms. Left out of a query's
