@@ -30,7 +30,7 @@ from mnemos.models import Episode, Evidence, MemoryRecord, SearchHit, trusted
 from mnemos.nlp.entities import entity_key, extract_mentions
 from mnemos.nlp.facts import single_valued
 from mnemos.nlp.person import asked_relations
-from mnemos.nlp.timex import parse_query_window
+from mnemos.nlp.timex import NUMBER_WORDS, parse_query_window
 from mnemos.storage.base import Access, MemoryQuery, Store, Vector
 from mnemos.storage.vector_index import GraphView
 
@@ -171,10 +171,7 @@ _ASKED_FORMS: dict[str, re.Pattern[str]] = {
     ),
     "frequency": re.compile(r"\bhow\s+(?:often|frequently|many\s+times\s+a)\b", re.IGNORECASE),
 }
-_NUMBER = (
-    r"(?:\d+(?:\.\d+)?|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
-    r"|a\s+few|few|a\s+couple\s+of|couple\s+of|several|many)"
-)
+_NUMBER = rf"(?:\d+(?:\.\d+)?|many|{NUMBER_WORDS})"
 # What holds each form, in lower-cased text (case-blind patterns are three times slower).
 ANSWER_FORMS: dict[str, re.Pattern[str]] = {
     "duration": re.compile(

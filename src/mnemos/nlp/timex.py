@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
-__all__ = ["TimeSpan", "find_times", "parse_query_window"]
+__all__ = ["NUMBER_WORDS", "TimeSpan", "find_times", "parse_query_window"]
 
 Granularity = Literal["day", "week", "weekend", "month", "season", "year", "decade", "fuzzy"]
 
@@ -36,7 +36,12 @@ _MONTHS = [
 _MONTH_ABBR = {m[:3]: i + 1 for i, m in enumerate(_MONTHS)} | {"sept": 9}
 _SEASONS = {"winter": 12, "spring": 3, "summer": 6, "fall": 9, "autumn": 9}
 
-_NUM = r"(?:\d{1,3}|a couple of|a couple|couple of|a few|few|several|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+# Quantities in words, as regular-expression alternatives in lower case (longest first).
+NUMBER_WORDS = (
+    r"a couple of|a couple|couple of|a few|few|several|an?"
+    r"|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+)
+_NUM = rf"(?:\d{{1,3}}|{NUMBER_WORDS})"
 _UNIT = r"(?:day|weekend|week|month|year)s?"
 _WD = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?"
 # Abbreviated weekdays only after a determiner ("last Tues", "on Fri"): "sun" alone is a noun.
