@@ -16,6 +16,7 @@ from rich.table import Table
 from mnemos.bench import require
 
 __all__ = [
+    "compare_table",
     "locomo_plot",
     "locomo_summary",
     "locomo_table",
@@ -204,6 +205,57 @@ def locomo_plot(report: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     return out
+
+
+def compare_table(result: dict[str, Any]) -> Table:
+    """Two LoCoMo results side by side, question by question (see
+    :func:`mnemos.bench.compare.compare_reports`)."""
+
+    def who(side: dict[str, Any]) -> str:
+        parts = [side["name"], side["system"]]
+        if side.get("embedder_id"):
+            parts.append(side["embedder_id"])
+        return ", ".join(parts) + (f" ({side['split']} split)" if side.get("split") else "")
+
+    settings = result["settings"]
+    share = f"{settings['confidence']:.0%}"
+    table = Table(
+        title=f"{who(result['base'])}\nagainst {who(result['new'])}",
+        caption=(
+            f"Δ: new minus base, over the same questions. {share} CI: paired bootstrap of "
+            f"the questions ({settings['resamples']:,} resamples, seed {settings['seed']}); "
+            "p: two-sided paired sign-flip permutation test; +/-/=: questions whose score "
+            "went up, down, or stayed. An interval that holds 0 is a difference this many "
+            "questions cannot tell from chance."
+        ),
+    )
+    table.add_column("category", no_wrap=True)
+    table.add_column("metric", no_wrap=True)
+    table.add_column("n", justify="right")
+    table.add_column("base", justify="right")
+    table.add_column("new", justify="right")
+    table.add_column("Δ", justify="right")
+    table.add_column(f"{share} CI", justify="right", no_wrap=True)
+    table.add_column("p", justify="right")
+    table.add_column("+/-/=", justify="right", no_wrap=True)
+    for label in _LABELS:
+        block = result["rows"].get(label)
+        if not block:
+            continue
+        table.add_section()
+        for i, (name, row) in enumerate(block.items()):
+            table.add_row(
+                f"{label} (n={row['n']})" if i == 0 else "",
+                name,
+                str(row["n"]),
+                f"{row['base']:.3f}",
+                f"{row['new']:.3f}",
+                f"{row['delta']:+.3f}",
+                f"[{row['low']:+.3f}, {row['high']:+.3f}]",
+                "<0.001" if row["p"] < 0.001 else f"{row['p']:.3f}",
+                f"{row['better']}/{row['worse']}/{row['same']}",
+            )
+    return table
 
 
 def longmemeval_table(report: dict[str, Any]) -> Table:

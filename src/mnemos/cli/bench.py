@@ -333,6 +333,60 @@ def timex(data: str, misses: bool) -> None:
             click.echo(f"  {line}")
 
 
+@bench.command()
+@click.argument("base", type=click.Path(exists=True, dir_okay=False))
+@click.argument("new", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--system", default="mnemos", show_default=True,
+              help="The system read from BASE.")  # fmt: skip
+@click.option("--against", help="The system read from NEW, or from BASE when NEW is left out "
+              "(default: the same as --system).")  # fmt: skip
+@click.option("--metric", "metrics", default="R@10,R@1000tok", show_default=True,
+              help="Per-question scores to compare (comma-separated).")  # fmt: skip
+@click.option("--resamples", default=10_000, show_default=True, type=click.IntRange(100),
+              help="Bootstrap and permutation resamples.")  # fmt: skip
+@click.option("--seed", default=0, show_default=True, help="Seed of the resampling.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write every result.")
+def compare(
+    base: str,
+    new: str | None,
+    system: str,
+    against: str | None,
+    metrics: str,
+    resamples: int,
+    seed: int,
+    json_out: str | None,
+) -> None:
+    """Two LoCoMo results compared question by question: is a difference real?
+
+    BASE and NEW are files written by mnemos bench locomo --json over the same questions
+    (two embedders, two versions, two settings); with BASE alone, --against names another
+    system of the same run (a baseline, say). For each category and metric: both means,
+    the difference, its paired bootstrap interval, a paired permutation test, and how many
+    questions went up or down.
+
+    \b
+    Example:
+      mnemos bench compare artifacts/static.json artifacts/minilm.json
+      mnemos bench compare artifacts/locomo-test.json --against bm25+prev
+    """
+    from mnemos.bench.compare import compare_reports, load_report
+    from mnemos.bench.report import compare_table, write_json
+
+    names = tuple(dict.fromkeys(p.strip() for p in metrics.split(",") if p.strip()))
+    result = compare_reports(
+        load_report(base),
+        load_report(new) if new else None,
+        system=system,
+        against=against,
+        metrics=names,
+        resamples=resamples,
+        seed=seed,
+        names=(Path(base).name, Path(new).name if new else Path(base).name),
+    )
+    _console.print(compare_table(result))
+    _outputs(result, json_out, write_json)
+
+
 def _outputs(report: dict[str, Any], json_out: str | None, write: Callable[..., Path]) -> None:
     if json_out:
         click.echo(f"wrote results to {write(json_out, report)}")

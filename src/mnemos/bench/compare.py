@@ -1,0 +1,253 @@
+"""Two LoCoMo results compared question by question, with the uncertainty of the difference.
+
+A change to recall moves a few questions out of hundreds, so a difference in a category's
+mean says little on its own: a run of the same code on other questions would move it too.
+:func:`compare_reports` pairs the questions of two ``mnemos bench locomo --json`` reports
+(or two systems of one report), and for each category and metric gives the mean of each,
+their difference (new minus base), a paired bootstrap confidence interval of that
+difference, a two-sided paired sign-flip permutation test, and how many questions went up
+or down. Both resamplings are seeded, so the same reports always give the same figures.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mnemos.bench.locomo import ADVERSARIAL, ADVERSARIAL_LABEL, CATEGORIES, MNEMOS, OVERALL
+from mnemos.errors import InvalidInputError
+
+__all__ = ["DEFAULT_METRICS", "compare_reports", "load_report"]
+
+DEFAULT_METRICS = ("R@10", "R@1000tok")
+# Resamples are drawn this many at a time, so memory stays small for any count.
+_CHUNK = 1000
+
+_Key = tuple[str, int, str, tuple[str, ...], int]
+
+
+def load_report(path: str | Path) -> dict[str, Any]:
+    """A report written by ``mnemos bench locomo --json``.
+
+    Raises:
+        InvalidInputError: the file is unreadable, not JSON, or not a LoCoMo report with
+            its per-question records.
+    """
+    source = Path(path)
+    try:
+        report = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"cannot read {source}: {exc}", field="report") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"{source} is not JSON: {exc}", field="report") from None
+    if not isinstance(report, dict) or report.get("benchmark") != "locomo":
+        raise InvalidInputError(
+            f"{source} is not a LoCoMo report (write one with mnemos bench locomo --json)",
+            field="report",
+        )
+    if not isinstance(report.get("questions"), list):
+        raise InvalidInputError(f"{source} has no per-question records", field="report")
+    return report
+
+
+def _label(category: Any) -> str | None:
+    if category == ADVERSARIAL:
+        return ADVERSARIAL_LABEL
+    return CATEGORIES.get(category) if isinstance(category, int) else None
+
+
+def _scores(report: dict[str, Any], system: str, name: str) -> dict[_Key, dict[str, float]]:
+    """Each question's scores for one system, keyed so that the same question of another
+    run of the same data finds it (a question asked twice keeps its occurrence)."""
+    seen: Counter[tuple[str, int, str, tuple[str, ...]]] = Counter()
+    out: dict[_Key, dict[str, float]] = {}
+    systems: set[str] = set()
+    for q in report["questions"]:
+        try:
+            base = (
+                str(q["sample_id"]),
+                int(q["category"]),
+                str(q["question"]),
+                tuple(str(e) for e in q["evidence"]),
+            )
+            entries = q["systems"]
+        except (KeyError, TypeError, ValueError):
+            raise InvalidInputError(
+                f"{name}: a question record lacks sample_id, category, question, evidence "
+                "or systems",
+                field="report",
+            ) from None
+        systems.update(entries)
+        occurrence = seen[base]
+        seen[base] += 1
+        if system in entries:
+            out[(*base, occurrence)] = dict(entries[system].get("scores", {}))
+    if not out:
+        listed = ", ".join(sorted(systems)) or "none"
+        raise InvalidInputError(
+            f"{name} has no results for system {system!r} (it has: {listed})", field="system"
+        )
+    return out
+
+
+def _interval(
+    diffs: np.ndarray, resamples: int, rng: np.random.Generator, confidence: float
+) -> tuple[float, float]:
+    n = len(diffs)
+    means: list[np.ndarray] = []
+    left = resamples
+    while left:
+        take = min(left, _CHUNK)
+        means.append(diffs[rng.integers(0, n, size=(take, n))].mean(axis=1))
+        left -= take
+    every = np.concatenate(means)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(every, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def _sign_flip_p(diffs: np.ndarray, resamples: int, rng: np.random.Generator) -> float:
+    observed = abs(float(diffs.mean()))
+    if not np.any(diffs):
+        return 1.0
+    n = len(diffs)
+    extreme = 0
+    left = resamples
+    while left:
+        take = min(left, _CHUNK)
+        signs = rng.integers(0, 2, size=(take, n)) * 2 - 1
+        extreme += int(np.sum(np.abs((signs * diffs).mean(axis=1)) >= observed - 1e-12))
+        left -= take
+    return (extreme + 1) / (resamples + 1)
+
+
+def compare_reports(
+    base: dict[str, Any],
+    new: dict[str, Any] | None = None,
+    *,
+    system: str = MNEMOS,
+    against: str | None = None,
+    metrics: tuple[str, ...] = DEFAULT_METRICS,
+    resamples: int = 10_000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    names: tuple[str, str] = ("base", "new"),
+) -> dict[str, Any]:
+    """Compare ``system`` in ``base`` with ``against`` in ``new``, question by question.
+
+    Args:
+        base: A LoCoMo report (see :func:`load_report`).
+        new: A second report of the same questions; ``None`` compares two systems of
+            ``base``.
+        system: The system read from ``base``.
+        against: The system read from ``new`` (default: ``system``).
+        metrics: Per-question scores to compare, e.g. ``R@10``, ``R@1000tok``, ``NDCG@10``.
+        resamples: Bootstrap and permutation resamples.
+        seed: Seed of both resamplings.
+        confidence: Width of the bootstrap interval.
+        names: How the two sides are called in errors and in the result.
+
+    Returns:
+        ``{"base": ..., "new": ..., "settings": ..., "rows": {category: {metric: row}}}``
+        where a row holds ``n``, ``base``, ``new``, ``delta`` (new minus base), ``low``
+        and ``high`` (the interval), ``p``, and ``better``, ``worse`` and ``same`` (counts
+        of questions).
+
+    Raises:
+        InvalidInputError: a system or metric the reports lack, nothing to compare, bad
+            settings, or reports of different questions.
+    """
+    other = new if new is not None else base
+    against = against or system
+    if new is None and against == system:
+        raise InvalidInputError(
+            "nothing to compare: give a second report, or another system with --against",
+            field="against",
+        )
+    if resamples < 100:
+        raise InvalidInputError("resamples must be at least 100", field="resamples")
+    if not 0 < confidence < 1:
+        raise InvalidInputError("confidence must be between 0 and 1", field="confidence")
+    if not metrics:
+        raise InvalidInputError("name at least one metric, e.g. R@10", field="metric")
+    first = _scores(base, system, names[0])
+    second = _scores(other, against, names[1] if new is not None else names[0])
+    only_first, only_second = first.keys() - second.keys(), second.keys() - first.keys()
+    if only_first or only_second:
+        splits = (base.get("config", {}).get("split"), other.get("config", {}).get("split"))
+        raise InvalidInputError(
+            f"the reports asked different questions: {len(only_first)} only in {names[0]}, "
+            f"{len(only_second)} only in {names[1]} (splits {splits[0]} and {splits[1]})",
+            field="report",
+        )
+    known = {k for s in first.values() for k in s} & {k for s in second.values() for k in s}
+    unknown = [name for name in metrics if name not in known]
+    if unknown:
+        raise InvalidInputError(
+            f"unknown metric(s) {', '.join(unknown)}; both reports have "
+            f"{', '.join(sorted(k for k in known if not k.startswith('_')))}",
+            field="metric",
+        )
+
+    groups: dict[str, list[_Key]] = {label: [] for label in [*CATEGORIES.values(), OVERALL]}
+    groups[ADVERSARIAL_LABEL] = []
+    for key in first:
+        label = _label(key[1])
+        if label is None:
+            continue
+        groups[label].append(key)
+        if label != ADVERSARIAL_LABEL:
+            groups[OVERALL].append(key)
+
+    rng = np.random.default_rng(seed)
+    rows: dict[str, dict[str, Any]] = {}
+    for label, keys in groups.items():
+        row: dict[str, Any] = {}
+        for name in metrics:
+            pairs = [
+                (first[k][name], second[k][name])
+                for k in keys
+                if name in first[k] and name in second[k]
+            ]
+            if not pairs:
+                continue
+            a = np.array([p[0] for p in pairs], dtype=np.float64)
+            b = np.array([p[1] for p in pairs], dtype=np.float64)
+            diffs = b - a
+            low, high = _interval(diffs, resamples, rng, confidence)
+            row[name] = {
+                "n": len(pairs),
+                "base": float(a.mean()),
+                "new": float(b.mean()),
+                "delta": float(diffs.mean()),
+                "low": low,
+                "high": high,
+                "p": _sign_flip_p(diffs, resamples, rng),
+                "better": int(np.sum(diffs > 0)),
+                "worse": int(np.sum(diffs < 0)),
+                "same": int(np.sum(diffs == 0)),
+            }
+        if row:
+            rows[label] = row
+
+    def side(report: dict[str, Any], who: str, name: str) -> dict[str, Any]:
+        config = report.get("config", {})
+        return {
+            "name": name,
+            "system": who,
+            "split": config.get("split"),
+            "embedder_id": config.get("embedder_id") if who == MNEMOS else None,
+            "mnemos_version": report.get("mnemos_version"),
+        }
+
+    return {
+        "benchmark": "locomo-compare",
+        "base": side(base, system, names[0]),
+        "new": side(other, against, names[1] if new is not None else names[0]),
+        "settings": {"resamples": resamples, "seed": seed, "confidence": confidence},
+        "rows": rows,
+    }
