@@ -15,7 +15,7 @@ from mnemos.cli import cli, main
 
 COMMANDS = ["add", "search", "get", "list", "delete", "restore", "history", "erase", "stats",
             "export", "import", "demo", "keys", "serve", "mcp", "bench"]  # fmt: skip
-BENCH_COMMANDS = ["locomo", "longmemeval", "speed", "truth", "timex"]
+BENCH_COMMANDS = ["locomo", "longmemeval", "speed", "truth", "timex", "compare"]
 
 
 def run(capsys: pytest.CaptureFixture[str], store: Path, *args: str) -> tuple[int, str, str]:
