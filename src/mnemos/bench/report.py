@@ -226,7 +226,8 @@ def compare_table(result: dict[str, Any]) -> Table:
             f"the questions ({settings['resamples']:,} resamples, seed {settings['seed']}); "
             "p: two-sided paired sign-flip permutation test; +/-/=: questions whose score "
             "went up, down, or stayed. An interval that holds 0 is a difference this many "
-            "questions cannot tell from chance."
+            "questions cannot tell from chance; where only a few questions changed, the "
+            "interval is too narrow and p is the better guide."
         ),
     )
     table.add_column("category", no_wrap=True)
