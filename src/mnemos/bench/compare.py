@@ -13,12 +13,19 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mnemos.bench.locomo import ADVERSARIAL, ADVERSARIAL_LABEL, CATEGORIES, MNEMOS, OVERALL
+from mnemos.bench.locomo import (
+    ADVERSARIAL_LABEL,
+    CATEGORIES,
+    MNEMOS,
+    OVERALL,
+    category_label,
+)
 from mnemos.errors import InvalidInputError
 
 __all__ = ["DEFAULT_METRICS", "compare_reports", "load_report"]
@@ -52,12 +59,6 @@ def load_report(path: str | Path) -> dict[str, Any]:
     if not isinstance(report.get("questions"), list):
         raise InvalidInputError(f"{source} has no per-question records", field="report")
     return report
-
-
-def _label(category: Any) -> str | None:
-    if category == ADVERSARIAL:
-        return ADVERSARIAL_LABEL
-    return CATEGORIES.get(category) if isinstance(category, int) else None
 
 
 def _scores(report: dict[str, Any], system: str, name: str) -> dict[_Key, dict[str, float]]:
@@ -94,17 +95,19 @@ def _scores(report: dict[str, Any], system: str, name: str) -> dict[_Key, dict[s
     return out
 
 
+def _chunks(resamples: int) -> Iterator[int]:
+    """The number of resamples to draw at each step, ``_CHUNK`` at most."""
+    for start in range(0, resamples, _CHUNK):
+        yield min(_CHUNK, resamples - start)
+
+
 def _interval(
     diffs: np.ndarray, resamples: int, rng: np.random.Generator, confidence: float
 ) -> tuple[float, float]:
     n = len(diffs)
-    means: list[np.ndarray] = []
-    left = resamples
-    while left:
-        take = min(left, _CHUNK)
-        means.append(diffs[rng.integers(0, n, size=(take, n))].mean(axis=1))
-        left -= take
-    every = np.concatenate(means)
+    every = np.concatenate(
+        [diffs[rng.integers(0, n, size=(take, n))].mean(axis=1) for take in _chunks(resamples)]
+    )
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(every, [tail, 100 - tail])
     return float(low), float(high)
@@ -116,12 +119,9 @@ def _sign_flip_p(diffs: np.ndarray, resamples: int, rng: np.random.Generator) ->
         return 1.0
     n = len(diffs)
     extreme = 0
-    left = resamples
-    while left:
-        take = min(left, _CHUNK)
+    for take in _chunks(resamples):
         signs = rng.integers(0, 2, size=(take, n)) * 2 - 1
         extreme += int(np.sum(np.abs((signs * diffs).mean(axis=1)) >= observed - 1e-12))
-        left -= take
     return (extreme + 1) / (resamples + 1)
 
 
@@ -162,6 +162,7 @@ def compare_reports(
             settings, or reports of different questions.
     """
     other = new if new is not None else base
+    other_name = names[1] if new is not None else names[0]
     against = against or system
     if new is None and against == system:
         raise InvalidInputError(
@@ -175,13 +176,13 @@ def compare_reports(
     if not metrics:
         raise InvalidInputError("name at least one metric, e.g. R@10", field="metric")
     first = _scores(base, system, names[0])
-    second = _scores(other, against, names[1] if new is not None else names[0])
+    second = _scores(other, against, other_name)
     only_first, only_second = first.keys() - second.keys(), second.keys() - first.keys()
     if only_first or only_second:
         splits = (base.get("config", {}).get("split"), other.get("config", {}).get("split"))
         raise InvalidInputError(
             f"the reports asked different questions: {len(only_first)} only in {names[0]}, "
-            f"{len(only_second)} only in {names[1]} (splits {splits[0]} and {splits[1]})",
+            f"{len(only_second)} only in {other_name} (splits {splits[0]} and {splits[1]})",
             field="report",
         )
     known = {k for s in first.values() for k in s} & {k for s in second.values() for k in s}
@@ -196,7 +197,7 @@ def compare_reports(
     groups: dict[str, list[_Key]] = {label: [] for label in [*CATEGORIES.values(), OVERALL]}
     groups[ADVERSARIAL_LABEL] = []
     for key in first:
-        label = _label(key[1])
+        label = category_label(key[1])
         if label is None:
             continue
         groups[label].append(key)
@@ -247,7 +248,7 @@ def compare_reports(
     return {
         "benchmark": "locomo-compare",
         "base": side(base, system, names[0]),
-        "new": side(other, against, names[1] if new is not None else names[0]),
+        "new": side(other, against, other_name),
         "settings": {"resamples": resamples, "seed": seed, "confidence": confidence},
         "rows": rows,
     }

@@ -47,6 +47,7 @@ __all__ = [
     "BaselineSystem",
     "LocomoOptions",
     "MnemosSystem",
+    "category_label",
     "conversation_docs",
     "run_locomo",
     "select_split",
@@ -404,7 +405,7 @@ def _deltas(systems: dict[str, Any], options: LocomoOptions) -> dict[str, Any]:
     return out
 
 
-def _label(category: int) -> str | None:
+def category_label(category: int) -> str | None:
     """The report label of a LoCoMo category, or ``None`` for an unknown one."""
     if category == ADVERSARIAL:
         return ADVERSARIAL_LABEL
@@ -519,7 +520,7 @@ def run_locomo(
                 q_started = time.perf_counter()
                 asking: list[tuple[str, list[str], str | None, dict[str, Any]]] = []
                 for qa in conv.qa:
-                    label = _label(qa.category)
+                    label = category_label(qa.category)
                     if label is None:
                         skipped[f"category {qa.category}"] += 1
                         continue
