@@ -175,7 +175,10 @@ def test_cli_compares_a_real_run_with_its_baseline_and_with_a_second_run(
     assert "NDCG@10" in text
     assert "95% CI" in text
     result = json.loads(saved.read_text())
-    assert result["settings"] == {"resamples": 500, "seed": 0, "confidence": 0.95}
+    assert result["settings"] == {
+        "resamples": 500, "seed": 0, "confidence": 0.95, "margin": None,
+    }  # fmt: skip
+    assert "no worse" not in text
     report = json.loads(runs[0].read_text())
     for label, row in result["rows"].items():
         assert row["R@10"]["base"] == pytest.approx(
@@ -185,13 +188,53 @@ def test_cli_compares_a_real_run_with_its_baseline_and_with_a_second_run(
             report["systems"]["bm25"]["categories"][label]["R@10"]
         )
 
-    assert main(["bench", "compare", str(runs[0]), str(runs[1])]) == 0
+    # Queued ingestion stores the same memories: no worse by any margin, every row "yes".
+    assert main(["bench", "compare", str(runs[0]), str(runs[1]), "--margin", "0.02"]) == 0
     text = capsys.readouterr().out
     assert "hash.json, mnemos, hash" in text
     assert "against queued.json, mnemos, hash" in text
+    assert "no worse by 0.02" in text
+    verdicts = [line.split("│")[-2].strip() for line in text.splitlines() if "R@10 " in line]
+    assert verdicts
+    assert set(verdicts) == {"yes"}
+
+    assert main(["bench", "compare", str(runs[0]), str(runs[1]), "--margin", "1.5"]) == 1
+    assert "margin must be at least 0 and below 1" in capsys.readouterr().err
 
     assert main(["bench", "compare", str(runs[0])]) == 1
     assert "nothing to compare" in capsys.readouterr().err
+
+
+def test_no_worse_needs_the_whole_interval_above_minus_the_margin() -> None:
+    # 400 questions, 2 lost: the loss (0.005) is shown smaller than 0.02, not than 0.001.
+    base, new = _single_hop([1.0] * 400, [0.0, 0.0] + [1.0] * 398)
+    row = compare_reports(base, new, margin=0.02)["rows"]["single-hop"]["R@10"]
+    assert row["delta"] == pytest.approx(-0.005)
+    assert row["low"] > -0.02
+    assert row["no_worse"] == "yes"
+    row = compare_reports(base, new, margin=0.001)["rows"]["single-hop"]["R@10"]
+    assert row["low"] < -0.001 < row["high"]
+    assert row["no_worse"] == "open"
+
+    # Half of 100 questions lost: a loss far beyond a margin of 0.05.
+    base, new = _single_hop([1.0] * 100, [float(i % 2) for i in range(100)])
+    row = compare_reports(base, new, margin=0.05)["rows"]["single-hop"]["R@10"]
+    assert row["high"] < -0.05
+    assert row["no_worse"] == "no"
+
+    # A gain is no worse by any margin, zero included; without a margin there is no verdict.
+    base, new = _single_hop([0.0] * 50, [1.0] * 50)
+    assert compare_reports(base, new, margin=0.0)["rows"]["single-hop"]["R@10"]["no_worse"] == (
+        "yes"
+    )
+    assert "no_worse" not in compare_reports(base, new)["rows"]["single-hop"]["R@10"]
+
+
+def test_a_margin_outside_0_to_1_is_refused() -> None:
+    base, new = _single_hop([1.0], [1.0])
+    for bad in (-0.01, 1.0, 2.0):
+        with pytest.raises(InvalidInputError, match="margin must be at least 0 and below 1"):
+            compare_reports(base, new, margin=bad)
 
 
 def test_write_json_round_trips_a_comparison(tmp_path: Path) -> None:

@@ -7,6 +7,12 @@ mean says little on its own: a run of the same code on other questions would mov
 their difference (new minus base), a paired bootstrap confidence interval of that
 difference, a two-sided paired sign-flip permutation test, and how many questions went up
 or down. Both resamplings are seeded, so the same reports always give the same figures.
+
+"No worse" is a claim of its own: a difference that chance cannot tell from zero may still
+hide a loss. Given a margin (say 0.01 of recall), a row is shown no worse when the whole
+interval lies above minus the margin: with a 95% interval, a non-inferiority test at a
+one-sided 2.5% level. An interval that reaches below it leaves the question open; one that
+lies wholly below it shows a loss larger than the margin.
 """
 
 from __future__ import annotations
@@ -125,6 +131,15 @@ def _sign_flip_p(diffs: np.ndarray, resamples: int, rng: np.random.Generator) ->
     return (extreme + 1) / (resamples + 1)
 
 
+def _verdict(low: float, high: float, margin: float) -> str:
+    """Whether an interval of new minus base shows new no worse than base by ``margin``."""
+    if low > -margin:
+        return "yes"
+    if high < -margin:
+        return "no"
+    return "open"
+
+
 def compare_reports(
     base: dict[str, Any],
     new: dict[str, Any] | None = None,
@@ -136,6 +151,7 @@ def compare_reports(
     seed: int = 0,
     confidence: float = 0.95,
     names: tuple[str, str] = ("base", "new"),
+    margin: float | None = None,
 ) -> dict[str, Any]:
     """Compare ``system`` in ``base`` with ``against`` in ``new``, question by question.
 
@@ -150,12 +166,16 @@ def compare_reports(
         seed: Seed of both resamplings.
         confidence: Width of the bootstrap interval.
         names: How the two sides are called in errors and in the result.
+        margin: The largest loss that still counts as no worse (e.g. ``0.01``); given,
+            each row also holds ``no_worse``: ``"yes"`` (the interval lies above
+            ``-margin``), ``"no"`` (it lies below: a loss larger than the margin) or
+            ``"open"`` (it holds ``-margin``).
 
     Returns:
         ``{"base": ..., "new": ..., "settings": ..., "rows": {category: {metric: row}}}``
         where a row holds ``n``, ``base``, ``new``, ``delta`` (new minus base), ``low``
-        and ``high`` (the interval), ``p``, and ``better``, ``worse`` and ``same`` (counts
-        of questions).
+        and ``high`` (the interval), ``p``, ``better``, ``worse`` and ``same`` (counts
+        of questions), and with a margin ``no_worse``.
 
     Raises:
         InvalidInputError: a system or metric the reports lack, nothing to compare, bad
@@ -175,6 +195,11 @@ def compare_reports(
         raise InvalidInputError("confidence must be between 0 and 1", field="confidence")
     if not metrics:
         raise InvalidInputError("name at least one metric, e.g. R@10", field="metric")
+    if margin is not None and not 0 <= margin < 1:
+        raise InvalidInputError(
+            f"margin must be at least 0 and below 1 (a share of the metric), not {margin}",
+            field="margin",
+        )
     first = _scores(base, system, names[0])
     second = _scores(other, against, other_name)
     only_first, only_second = first.keys() - second.keys(), second.keys() - first.keys()
@@ -232,6 +257,8 @@ def compare_reports(
                 "worse": int(np.sum(diffs < 0)),
                 "same": int(np.sum(diffs == 0)),
             }
+            if margin is not None:
+                row[name]["no_worse"] = _verdict(low, high, margin)
         if row:
             rows[label] = row
 
@@ -249,6 +276,11 @@ def compare_reports(
         "benchmark": "locomo-compare",
         "base": side(base, system, names[0]),
         "new": side(other, against, other_name),
-        "settings": {"resamples": resamples, "seed": seed, "confidence": confidence},
+        "settings": {
+            "resamples": resamples,
+            "seed": seed,
+            "confidence": confidence,
+            "margin": margin,
+        },
         "rows": rows,
     }

@@ -219,17 +219,22 @@ def compare_table(result: dict[str, Any]) -> Table:
 
     settings = result["settings"]
     share = f"{settings['confidence']:.0%}"
-    table = Table(
-        title=f"{who(result['base'])}\nagainst {who(result['new'])}",
-        caption=(
-            f"Δ: new minus base, over the same questions. {share} CI: paired bootstrap of "
-            f"the questions ({settings['resamples']:,} resamples, seed {settings['seed']}); "
-            "p: two-sided paired sign-flip permutation test; +/-/=: questions whose score "
-            "went up, down, or stayed. An interval that holds 0 is a difference this many "
-            "questions cannot tell from chance; where only a few questions changed, the "
-            "interval is too narrow and p is the better guide."
-        ),
+    margin = settings.get("margin")
+    caption = (
+        f"Δ: new minus base, over the same questions. {share} CI: paired bootstrap of "
+        f"the questions ({settings['resamples']:,} resamples, seed {settings['seed']}); "
+        "p: two-sided paired sign-flip permutation test; +/-/=: questions whose score "
+        "went up, down, or stayed. An interval that holds 0 is a difference this many "
+        "questions cannot tell from chance; where only a few questions changed, the "
+        "interval is too narrow and p is the better guide."
     )
+    if margin is not None:
+        caption += (
+            f" no worse by {margin:g}: yes where the whole interval lies above "
+            f"-{margin:g} (non-inferiority, one-sided {(1 - settings['confidence']) / 2:.1%}), "
+            "no where it lies below (a larger loss), open where it holds it."
+        )
+    table = Table(title=f"{who(result['base'])}\nagainst {who(result['new'])}", caption=caption)
     table.add_column("category", no_wrap=True)
     table.add_column("metric", no_wrap=True)
     table.add_column("n", justify="right")
@@ -239,6 +244,8 @@ def compare_table(result: dict[str, Any]) -> Table:
     table.add_column(f"{share} CI", justify="right", no_wrap=True)
     table.add_column("p", justify="right")
     table.add_column("+/-/=", justify="right", no_wrap=True)
+    if margin is not None:
+        table.add_column(f"no worse by {margin:g}", justify="right")
     for label in _LABELS:
         block = result["rows"].get(label)
         if not block:
@@ -255,6 +262,7 @@ def compare_table(result: dict[str, Any]) -> Table:
                 f"[{row['low']:+.3f}, {row['high']:+.3f}]",
                 "<0.001" if row["p"] < 0.001 else f"{row['p']:.3f}",
                 f"{row['better']}/{row['worse']}/{row['same']}",
+                *([row["no_worse"]] if margin is not None else []),
             )
     return table
 

@@ -345,6 +345,9 @@ def timex(data: str, misses: bool) -> None:
 @click.option("--resamples", default=10_000, show_default=True, type=click.IntRange(100),
               help="Bootstrap and permutation resamples.")  # fmt: skip
 @click.option("--seed", default=0, show_default=True, help="Seed of the resampling.")
+@click.option("--margin", type=float,
+              help="Largest loss that still counts as no worse (e.g. 0.01): adds a "
+              "non-inferiority verdict to each row.")  # fmt: skip
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write every result.")
 def compare(
     base: str,
@@ -354,6 +357,7 @@ def compare(
     metrics: str,
     resamples: int,
     seed: int,
+    margin: float | None,
     json_out: str | None,
 ) -> None:
     """Two LoCoMo results compared question by question: is a difference real?
@@ -362,11 +366,12 @@ def compare(
     (two embedders, two versions, two settings); with BASE alone, --against names another
     system of the same run (a baseline, say). For each category and metric: both means,
     the difference, its paired bootstrap interval, a paired permutation test, and how many
-    questions went up or down.
+    questions went up or down. With --margin, whether NEW is shown no worse than BASE by
+    at most that much (non-inferiority: the whole interval above minus the margin).
 
     \b
     Example:
-      mnemos bench compare artifacts/static.json artifacts/minilm.json
+      mnemos bench compare artifacts/minilm.json artifacts/static.json --margin 0.01
       mnemos bench compare artifacts/locomo-test.json --against bm25+prev
     """
     from mnemos.bench.compare import compare_reports, load_report
@@ -382,6 +387,7 @@ def compare(
         resamples=resamples,
         seed=seed,
         names=(Path(base).name, Path(new).name if new else Path(base).name),
+        margin=margin,
     )
     _console.print(compare_table(result))
     _outputs(result, json_out, write_json)
