@@ -179,6 +179,7 @@ def test_cli_compares_a_real_run_with_its_baseline_and_with_a_second_run(
         "resamples": 500, "seed": 0, "confidence": 0.95, "margin": None,
     }  # fmt: skip
     assert "no worse" not in text
+    assert "Questions whose" not in text
     report = json.loads(runs[0].read_text())
     for label, row in result["rows"].items():
         assert row["R@10"]["base"] == pytest.approx(
@@ -197,6 +198,18 @@ def test_cli_compares_a_real_run_with_its_baseline_and_with_a_second_run(
     verdicts = [line.split("│")[-2].strip() for line in text.splitlines() if "R@10 " in line]
     assert verdicts
     assert set(verdicts) == {"yes"}
+
+    # mnemos against BM25 on the fixture: the questions that moved, listed on request.
+    listed = tmp_path / "changes.json"
+    code = main(["bench", "compare", str(runs[0]), "--against", "bm25", "--metric", "tokens@10",
+                 "--changes", "--resamples", "200", "--json", str(listed)])  # fmt: skip
+    assert code == 0
+    text = capsys.readouterr().out
+    moved = json.loads(listed.read_text())["changes"]["questions"]
+    assert moved
+    down = sum(1 for c in moved if c["new"] < c["base"])
+    assert f"Questions whose tokens@10 changed: {down} down, {len(moved) - down} up" in text
+    assert moved[0]["question"][:30] in text
 
     assert main(["bench", "compare", str(runs[0]), str(runs[1]), "--margin", "1.5"]) == 1
     assert "margin must be at least 0 and below 1" in capsys.readouterr().err
@@ -228,6 +241,39 @@ def test_no_worse_needs_the_whole_interval_above_minus_the_margin() -> None:
         "yes"
     )
     assert "no_worse" not in compare_reports(base, new)["rows"]["single-hop"]["R@10"]
+
+
+def test_changes_list_the_questions_that_moved_losses_first_by_category() -> None:
+    rows_base = [
+        (4, {"mnemos": {"R@10": 1.0, "NDCG@10": 0.5}}),
+        (1, {"mnemos": {"R@10": 0.0, "NDCG@10": 0.0}}),
+        (4, {"mnemos": {"R@10": 0.0, "NDCG@10": 0.0}}),
+        (4, {"mnemos": {"R@10": 0.5, "NDCG@10": 0.5}}),
+        (5, {"mnemos": {"R@10": 1.0, "NDCG@10": 1.0}}),
+    ]
+    rows_new = [
+        (4, {"mnemos": {"R@10": 0.0, "NDCG@10": 0.0}}),
+        (1, {"mnemos": {"R@10": 0.5, "NDCG@10": 0.2}}),
+        (4, {"mnemos": {"R@10": 1.0, "NDCG@10": 0.9}}),
+        (4, {"mnemos": {"R@10": 0.5, "NDCG@10": 0.7}}),  # R@10 unchanged
+        (5, {"mnemos": {"R@10": 0.0, "NDCG@10": 0.0}}),
+    ]
+    out = compare_reports(_report(rows_base), _report(rows_new), metrics=("R@10", "NDCG@10"))
+    assert out["changes"]["metric"] == "R@10"
+    moved = [
+        (c["category"], c["question"], c["base"], c["new"]) for c in out["changes"]["questions"]
+    ]
+    assert moved == [
+        ("multi-hop", "question 1?", 0.0, 0.5),
+        ("single-hop", "question 0?", 1.0, 0.0),
+        ("single-hop", "question 2?", 0.0, 1.0),
+        ("adversarial", "question 4?", 1.0, 0.0),
+    ]
+    assert out["changes"]["questions"][0]["evidence"] == ["D1:1"]
+    assert out["changes"]["questions"][0]["sample_id"] == "conv-1"
+    # Ordered by another metric, the question whose R@10 stayed is among the changes.
+    out = compare_reports(_report(rows_base), _report(rows_new), metrics=("NDCG@10",))
+    assert "question 3?" in [c["question"] for c in out["changes"]["questions"]]
 
 
 def test_a_margin_outside_0_to_1_is_refused() -> None:

@@ -172,10 +172,13 @@ def compare_reports(
             ``"open"`` (it holds ``-margin``).
 
     Returns:
-        ``{"base": ..., "new": ..., "settings": ..., "rows": {category: {metric: row}}}``
-        where a row holds ``n``, ``base``, ``new``, ``delta`` (new minus base), ``low``
-        and ``high`` (the interval), ``p``, ``better``, ``worse`` and ``same`` (counts
-        of questions), and with a margin ``no_worse``.
+        ``{"base": ..., "new": ..., "settings": ..., "rows": {category: {metric: row}},
+        "changes": ...}`` where a row holds ``n``, ``base``, ``new``, ``delta`` (new minus
+        base), ``low`` and ``high`` (the interval), ``p``, ``better``, ``worse`` and
+        ``same`` (counts of questions), and with a margin ``no_worse``; ``changes`` names
+        the first metric and lists the questions whose score on it changed
+        (conversation, category, question, evidence, both scores), losses first, in the
+        benchmark's category order.
 
     Raises:
         InvalidInputError: a system or metric the reports lack, nothing to compare, bad
@@ -262,6 +265,28 @@ def compare_reports(
         if row:
             rows[label] = row
 
+    # The questions whose first metric moved: losses first, in the benchmark's order.
+    order = {label: i for i, label in enumerate(groups)}
+    metric = metrics[0]
+    moved: list[tuple[int, float, _Key, str]] = []
+    for key in first:
+        label = category_label(key[1])
+        was, now = first[key].get(metric), second[key].get(metric)
+        if label is not None and was is not None and now is not None and was != now:
+            moved.append((order[label], now - was, key, label))
+    moved.sort(key=lambda m: (m[0], m[1]))
+    changed = [
+        {
+            "sample_id": key[0],
+            "category": label,
+            "question": key[2],
+            "evidence": list(key[3]),
+            "base": first[key][metric],
+            "new": second[key][metric],
+        }
+        for _, _, key, label in moved
+    ]
+
     def side(report: dict[str, Any], who: str, name: str) -> dict[str, Any]:
         config = report.get("config", {})
         return {
@@ -283,4 +308,5 @@ def compare_reports(
             "margin": margin,
         },
         "rows": rows,
+        "changes": {"metric": metric, "questions": changed},
     }

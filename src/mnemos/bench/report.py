@@ -267,6 +267,35 @@ def compare_table(result: dict[str, Any]) -> Table:
     return table
 
 
+def changes_table(result: dict[str, Any]) -> Table:
+    """The questions whose first compared metric changed between the two sides of a
+    comparison (see :func:`mnemos.bench.compare.compare_reports`), losses first."""
+    changes = result["changes"]
+    questions = changes["questions"]
+    down = sum(1 for c in questions if c["new"] < c["base"])
+    table = Table(
+        title=f"Questions whose {changes['metric']} changed: {down} down, "
+        f"{len(questions) - down} up",
+        caption="base and new: the question's score on each side; evidence: its turns.",
+    )
+    table.add_column("category", no_wrap=True)
+    table.add_column("conversation", no_wrap=True)
+    table.add_column("base", justify="right")
+    table.add_column("new", justify="right")
+    table.add_column("question")
+    table.add_column("evidence")
+    for c in questions:
+        table.add_row(
+            c["category"],
+            c["sample_id"],
+            f"{c['base']:.2f}",
+            f"{c['new']:.2f}",
+            c["question"],
+            ", ".join(c["evidence"]),
+        )
+    return table
+
+
 def longmemeval_table(report: dict[str, Any]) -> Table:
     """Session- and turn-level recall@k per question type."""
     ks = report["config"]["ks"]

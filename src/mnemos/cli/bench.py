@@ -348,6 +348,8 @@ def timex(data: str, misses: bool) -> None:
 @click.option("--margin", type=float,
               help="Largest loss that still counts as no worse (e.g. 0.01): adds a "
               "non-inferiority verdict to each row.")  # fmt: skip
+@click.option("--changes", is_flag=True,
+              help="List the questions whose first metric went up or down.")  # fmt: skip
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write every result.")
 def compare(
     base: str,
@@ -358,6 +360,7 @@ def compare(
     resamples: int,
     seed: int,
     margin: float | None,
+    changes: bool,
     json_out: str | None,
 ) -> None:
     """Two LoCoMo results compared question by question: is a difference real?
@@ -367,7 +370,8 @@ def compare(
     system of the same run (a baseline, say). For each category and metric: both means,
     the difference, its paired bootstrap interval, a paired permutation test, and how many
     questions went up or down. With --margin, whether NEW is shown no worse than BASE by
-    at most that much (non-inferiority: the whole interval above minus the margin).
+    at most that much (non-inferiority: the whole interval above minus the margin). With
+    --changes, the questions whose first metric changed, losses first.
 
     \b
     Example:
@@ -375,7 +379,7 @@ def compare(
       mnemos bench compare artifacts/locomo-test.json --against bm25+prev
     """
     from mnemos.bench.compare import compare_reports, load_report
-    from mnemos.bench.report import compare_table, write_json
+    from mnemos.bench.report import changes_table, compare_table, write_json
 
     names = tuple(dict.fromkeys(p.strip() for p in metrics.split(",") if p.strip()))
     result = compare_reports(
@@ -390,6 +394,8 @@ def compare(
         margin=margin,
     )
     _console.print(compare_table(result))
+    if changes:
+        _console.print(changes_table(result))
     _outputs(result, json_out, write_json)
 
 
