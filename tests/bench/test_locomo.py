@@ -18,6 +18,7 @@ from mnemos.bench.locomo import (
     LocomoOptions,
     MnemosSystem,
     conversation_docs,
+    locomo_misses,
     question_time,
     run_locomo,
     select_split,
@@ -305,3 +306,84 @@ def test_plot_without_matplotlib_names_the_extra(
         locomo_plot(small_report, tmp_path / "x.png")
     assert caught.value.details == {"extra": "bench", "module": "matplotlib"}
     assert not (tmp_path / "x.png").exists()
+
+
+def _report_of(questions: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"benchmark": "locomo", "questions": questions}
+
+
+def test_misses_name_each_evidence_turn_left_out_of_the_first_hits() -> None:
+    conversations = load_locomo(MINI)
+    report = _report_of(
+        [
+            # D1:3 in the first hit: nothing missed.
+            {"sample_id": "conv-mini", "category": 2, "question": "q1", "evidence": ["D1:3"],
+             "systems": {"mnemos": {"hits": [["D1:3", "D1:2"]]}}},
+            # D2:1 only at the third hit, D1:1 never: both missed at k=2, with their ranks.
+            {"sample_id": "conv-mini", "category": 4, "question": "q2",
+             "evidence": ["D1:1", "D2:1"],
+             "systems": {"mnemos": {"hits": [["D1:2"], ["D1:3"], ["D2:1"]]}}},
+            # Adversarial questions are left out: their evidence is not what is asked for.
+            {"sample_id": "conv-mini", "category": 5, "question": "q3", "evidence": ["D1:2"],
+             "systems": {"mnemos": {"hits": []}}},
+        ]
+    )  # fmt: skip
+    misses = locomo_misses(report, conversations, k=2)
+    assert [q["question"] for q in misses] == ["q2"]
+    # Listed by category: a temporal miss comes before a single-hop one asked earlier.
+    late = {**report["questions"][0], "question": "q4", "systems": {"mnemos": {"hits": []}}}
+    both = _report_of([report["questions"][1], late])
+    assert [q["question"] for q in locomo_misses(both, conversations)] == ["q4", "q2"]
+    assert misses[0]["category"] == "single-hop"
+    missed = {t["dia_id"]: t for t in misses[0]["missed"]}
+    assert missed["D1:1"]["rank"] is None
+    assert missed["D1:1"]["speaker"] == "Rosa"
+    assert missed["D1:1"]["text"] == "Hi Tom! How was your weekend?"
+    assert missed["D2:1"]["rank"] == 3
+    # At k=3 the third hit counts: only D1:1 is left.
+    assert [t["dia_id"] for t in locomo_misses(report, conversations, k=3)[0]["missed"]] == ["D1:1"]
+    with pytest.raises(InvalidInputError, match="no results for system 'bm25'"):
+        locomo_misses(report, conversations, system="bm25")
+
+
+def test_cli_lists_the_evidence_mnemos_missed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Thirty turns share the question's words; the evidence shares none and sits in a
+    # session of its own, so no hit brings it back as context.
+    garden = [
+        {"speaker": "Ada" if i % 2 else "Bo", "dia_id": f"D2:{i}",
+         "text": f"My garden plant number {i} keeps growing taller every week."}
+        for i in range(1, 31)
+    ]  # fmt: skip
+    data = [
+        {
+            "sample_id": "conv-garden",
+            "conversation": {
+                "speaker_a": "Ada",
+                "speaker_b": "Bo",
+                "session_1_date_time": "9:00 am on 1 May, 2023",
+                "session_1": [
+                    {"speaker": "Ada", "dia_id": "D1:1", "text": "Morning! Grey skies again."},
+                    {"speaker": "Bo", "dia_id": "D1:2", "text": "I adopted a puppy called Biscuit."},
+                ],
+                "session_2_date_time": "9:00 am on 8 May, 2023",
+                "session_2": garden,
+            },
+            "qa": [
+                {"question": "Which garden plants keep growing?", "answer": "-",
+                 "evidence": ["D1:2"], "category": 4},
+                {"question": "Which garden plant is number 7?", "answer": "-",
+                 "evidence": ["D2:7"], "category": 4},
+            ],
+        }
+    ]  # fmt: skip
+    path = tmp_path / "garden.json"
+    path.write_text(json.dumps(data))
+    code = main(["bench", "locomo", "--data", str(path), "--split", "all", "--embedder", "hash",
+                 "--baselines", "none", "--misses"])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "Evidence not returned within 10 hits: 1 turn of 1 question" in printed
+    assert "Bo: I adopted a puppy called Biscuit." in printed
+    assert "Which garden plant is number 7?" not in printed

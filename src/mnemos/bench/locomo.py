@@ -49,6 +49,7 @@ __all__ = [
     "MnemosSystem",
     "category_label",
     "conversation_docs",
+    "locomo_misses",
     "run_locomo",
     "select_split",
 ]
@@ -444,6 +445,69 @@ def _ask(
         "scores": {k: round(v, 4) for k, v in scores.items() if not k.startswith("_")},
     }
     return scores, entry, took, took_10
+
+
+def locomo_misses(
+    report: dict[str, Any],
+    conversations: Sequence[Conversation],
+    *,
+    system: str = MNEMOS,
+    k: int = 10,
+) -> list[dict[str, Any]]:
+    """The questions of categories 1-4 whose evidence ``system`` did not return within its
+    first ``k`` hits, by category (in the report's order within one), each with the turns
+    it missed.
+
+    Each item holds ``sample_id``, ``category`` (its label), ``question`` and ``missed``:
+    per missed evidence turn its ``dia_id``, ``speaker``, ``text`` and ``rank``, the first
+    of the scored hits that returned it (past ``k``), or ``None`` where none did.
+
+    Raises:
+        InvalidInputError: the report has no per-question results for ``system``.
+    """
+    turns = {(c.sample_id, t.dia_id): t for c in conversations for t in c.turns}
+    out: list[dict[str, Any]] = []
+    found = False
+    for q in report.get("questions", []):
+        label = category_label(q["category"])
+        entry = q["systems"].get(system)
+        if entry is None:
+            continue
+        found = True
+        if label is None or label == ADVERSARIAL_LABEL:
+            continue
+        first: dict[str, int] = {}
+        for position, hit in enumerate(entry["hits"], start=1):
+            for key in hit:
+                first.setdefault(key, position)
+        missed = []
+        for dia_id in q["evidence"]:
+            rank = first.get(dia_id)
+            if rank is not None and rank <= k:
+                continue
+            turn = turns.get((q["sample_id"], dia_id))
+            missed.append(
+                {
+                    "dia_id": dia_id,
+                    "speaker": turn.speaker if turn else None,
+                    "text": turn.text if turn else "",
+                    "rank": rank,
+                }
+            )
+        if missed:
+            out.append(
+                {
+                    "sample_id": q["sample_id"],
+                    "category": label,
+                    "question": q["question"],
+                    "missed": missed,
+                }
+            )
+    if not found:
+        raise InvalidInputError(f"the report has no results for system {system!r}", field="system")
+    order = {label: i for i, label in enumerate(CATEGORIES.values())}
+    out.sort(key=lambda q: order[q["category"]])
+    return out
 
 
 def _sha256(path: Path) -> str:

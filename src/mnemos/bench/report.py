@@ -296,6 +296,36 @@ def changes_table(result: dict[str, Any]) -> Table:
     return table
 
 
+def misses_table(misses: list[dict[str, Any]], k: int, scored: int) -> Table:
+    """The evidence turns not returned within the first ``k`` hits (see
+    :func:`mnemos.bench.locomo.locomo_misses`); ``scored`` is how many hits were read."""
+    turns = sum(len(q["missed"]) for q in misses)
+    table = Table(
+        title=f"Evidence not returned within {k} hits: {turns} turn{'' if turns == 1 else 's'}"
+        f" of {len(misses)} question{'' if len(misses) == 1 else 's'}",
+        caption=f"rank: the first of the {scored} hits read that returned the turn "
+        f"(- where none did).",
+    )
+    table.add_column("category", no_wrap=True)
+    table.add_column("conversation", no_wrap=True)
+    table.add_column("question")
+    table.add_column("turn", no_wrap=True)
+    table.add_column("rank", justify="right")
+    table.add_column("what was said")
+    for q in misses:
+        for i, turn in enumerate(q["missed"]):
+            said = turn["text"] if len(turn["text"]) <= 160 else turn["text"][:159] + "…"
+            table.add_row(
+                q["category"] if i == 0 else "",
+                q["sample_id"] if i == 0 else "",
+                q["question"] if i == 0 else "",
+                turn["dia_id"],
+                str(turn["rank"]) if turn["rank"] is not None else "-",
+                f"{turn['speaker']}: {said}" if turn["speaker"] else said,
+            )
+    return table
+
+
 def longmemeval_table(report: dict[str, Any]) -> Table:
     """Session- and turn-level recall@k per question type."""
     ks = report["config"]["ks"]

@@ -86,6 +86,8 @@ def bench() -> None:
     "--wait/--no-wait", default=True, show_default=True,
     help="Add each turn waiting for its memories, or queued (add(wait=False)).",
 )  # fmt: skip
+@click.option("--misses", is_flag=True,
+              help="List the evidence turns mnemos did not return within 10 hits.")  # fmt: skip
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write every result.")
 @click.option("--plot", "plot_out", type=click.Path(dir_okay=False), help="Write a PNG chart.")
 @pass_app
@@ -98,6 +100,7 @@ def locomo(
     embedder: str | None,
     baselines: tuple[str, ...],
     wait: bool,
+    misses: bool,
     json_out: str | None,
     plot_out: str | None,
 ) -> None:
@@ -106,15 +109,24 @@ def locomo(
     Each conversation is added turn by turn into its own scope (speaker, session date,
     image captions; nothing else), then every question is asked by its text alone one
     day after the last session. Reports recall@k, all-evidence hit rate, NDCG@10, recall
-    within a token budget, tokens returned and latency per category.
+    within a token budget, tokens returned and latency per category. With --misses, the
+    evidence turns of categories 1-4 that mnemos did not return within 10 hits, with
+    what was said and where it ranked.
 
     \b
     Example:
       mnemos bench locomo --data ../shared/data/locomo/locomo10.json --split dev \\
           --json artifacts/locomo-dev.json --plot artifacts/locomo-dev.png
     """
-    from mnemos.bench.locomo import LocomoOptions, run_locomo
-    from mnemos.bench.report import locomo_plot, locomo_summary, locomo_table, write_json
+    from mnemos.bench.locomo import LocomoOptions, locomo_misses, run_locomo, select_split
+    from mnemos.bench.report import (
+        locomo_plot,
+        locomo_summary,
+        locomo_table,
+        misses_table,
+        write_json,
+    )
+    from mnemos.io.locomo import load_locomo
 
     options = LocomoOptions(
         split=split,
@@ -128,6 +140,9 @@ def locomo(
         report = run_locomo(data, options, progress=bar)
     _console.print(locomo_table(report))
     _console.print(locomo_summary(report))
+    if misses:
+        conversations = select_split(load_locomo(data), split)
+        _console.print(misses_table(locomo_misses(report, conversations), 10, options.limit))
     _outputs(report, json_out, write_json)
     if plot_out:
         click.echo(f"wrote chart to {locomo_plot(report, plot_out)}")
