@@ -231,6 +231,29 @@ def test_how_long_lifts_the_turn_that_says_how_long(mem: Memory) -> None:
     assert place(HYBRID) < place(plain)
 
 
+def test_asking_for_advice_lifts_the_turn_that_gives_it(mem: Memory) -> None:
+    day = "2023-03-01T10:00:00Z"
+    say(mem, "Adoption has been on my mind all week, adoption day and night.", day)
+    say(mem, "I read three books about adoption and started a new one.", day)
+    say(mem, "Any ideas for getting started with adoption?", day, who="Bo")
+    answer = "Do your research first, and make sure the agency fits you."
+    say(mem, answer, day)
+    question = "What advice does Ana give for getting started with adoption?"
+
+    def place(config: SearchConfig) -> int:
+        hits = mem.search(question, user_id="ana", limit=4, config=config).hits
+        return [h.text for h in hits].index(answer)
+
+    hits = mem.search(question, user_id="ana", limit=4).hits
+    assert [h.ranks.get("answer") for h in hits if h.text == answer] == [1]
+    # It gives advice without saying "advice" or "adoption": without the answer channel,
+    # turns that repeat the question's words come first.
+    plain = HYBRID.model_copy(
+        update={"weights": {c: w for c, w in HYBRID.weights.items() if c != "answer"}}
+    )
+    assert place(HYBRID) < place(plain)
+
+
 def test_a_current_value_asked_after_comes_before_word_matches(mem: Memory) -> None:
     say(mem, "Morning! How are you doing now?", "2024-01-08T09:00:00Z", who="Mnemo")
     say(mem, "Right now I do about 5 km twice a week.", "2024-01-08T09:01:00Z")

@@ -141,6 +141,10 @@ def test_the_time_channel_counts_more_the_tighter_the_window() -> None:
         ("How many years did Ana live in Porto?", "duration"),
         ("How often does Ana go running?", "frequency"),
         ("How many times a week does Bo swim?", "frequency"),
+        ("What advice does Gina give to Jon?", "advice"),
+        ("Which book did Tim recommend to John?", "advice"),
+        ("What did Sam suggest for his knee?", "advice"),
+        ("Any tips for a first marathon?", "advice"),
         ("How many dogs does Ana have?", None),
         ("When did Ana move?", None),
         ("What does Ana do for a long walk?", None),
@@ -160,6 +164,13 @@ def test_the_form_of_answer_a_question_asks_for(question: str, form: str | None)
         ("Three times per week, usually.", {"frequency"}),
         ("Twice a week.", {"duration", "frequency"}),  # "a week" is a span too
         ("I ran 5 km today.", set()),
+        ("Make sure yours stands out, and don't forget the labels.", {"advice"}),
+        ("You should get a couch that fits everyone.", {"advice"}),
+        ("Just finished it. Highly reccomend it!", {"advice"}),
+        ("Barcelona is a must-visit city!", {"advice"}),
+        ("How about this series?", {"advice"}),
+        ("How about you?", set()),  # asks back, suggests nothing
+        ("I made sure it was dairy-free.", set()),
         ("Years ago, maybe.", set()),  # no number: not how long
     ],
 )

@@ -33,7 +33,8 @@ class SearchConfig(BaseModel):
             double when every attribute asked holds one value at a time, as where one lives
             or works: the current claim is then the answer), ``answer`` (among the first lexical and
             vector candidates, those that hold the form of answer the question asks for: a
-            duration for "how long", a frequency for "how often"). A channel with weight 0
+            duration for "how long", a frequency for "how often", a piece of advice for
+            "what did she suggest"). A channel with weight 0
             is not run.
         fields: Weights of the lexical index fields: ``body`` (the memory's text), ``turn``
             (the question a message answers: the turn before it, when that asks something),

@@ -5,7 +5,8 @@
     query -> analysis (terms, time window, entities, the form of answer asked for)
           -> channels: bm25 (weighted fields) | vector | graph (personalised PageRank over
              the memory-entity graph, HippoRAG-style) | time (resolved times in the window)
-             | speaker | profile (current claims) | answer (a duration for "how long")
+             | speaker | profile (current claims) | answer (a duration for "how long",
+             a piece of advice for "what did she recommend")
           -> weighted reciprocal-rank fusion
           -> one hit per source episode, neighbouring turns as context
           -> limit and token budget
@@ -164,12 +165,18 @@ _WHO = re.compile(r"\s*(?:who|whose|whom)\b", re.IGNORECASE)
 
 # The form of answer a question asks for, by how it asks, and what a text holding that
 # form says: "How long has Nate had his turtles?" is answered by "for 3 years now", which
-# shares no word with it but "had"; "How often do you run?" by "twice a week".
+# shares no word with it but "had"; "How often do you run?" by "twice a week"; "What advice
+# does Caroline give for getting started with adoption?" by "Do your research ... Don't
+# forget to prepare emotionally".
 _ASKED_FORMS: dict[str, re.Pattern[str]] = {
     "duration": re.compile(
         r"\bhow\s+(?:long|many\s+(?:years|months|weeks|days|hours))\b", re.IGNORECASE
     ),
     "frequency": re.compile(r"\bhow\s+(?:often|frequently|many\s+times\s+a)\b", re.IGNORECASE),
+    "advice": re.compile(
+        r"\b(?:advi[cs]e[sd]?|suggest(?:s|ed|ions?)?|rec+om+end(?:s|ed|ations?)?|tips?)\b",
+        re.IGNORECASE,
+    ),
 }
 _NUMBER = rf"(?:\d+(?:\.\d+)?|many|{NUMBER_WORDS})"
 # What holds each form, in lower-cased text (case-blind patterns are three times slower).
@@ -181,12 +188,32 @@ ANSWER_FORMS: dict[str, re.Pattern[str]] = {
         r"\b(?:every|each|once|twice|thrice|daily|weekly|monthly|yearly|nightly"
         r"|times?\s+(?:a|an|per|each|every)|per\s+(?:day|week|month|year))\b"
     ),
+    "advice": re.compile(
+        r"\b(?:make\s+sure|be\s+sure\s+to|don'?t\s+forget|you\s+(?:should|could|might|must"
+        r"|need\s+to|have\s+to|'?d\s+love|'?ll\s+love)|i\s+(?:would\s+|'?d\s+)?"
+        r"(?:definitely\s+)?(?:rec+om+end|suggest)|highly\s+rec+om+end|a\s+must"
+        r"|must-(?:see|read|visit|try|watch)|how\s+about\s+(?!you\b)|why\s+not|try\s+(?:to|out)"
+        r"|look\s+(?:for|into)|worth\s+(?:it|a|the|checking|trying))\b"
+    ),
 }
 # What each form cannot be held without (as part of a word): most candidates hold none,
 # and looking for these is far cheaper than trying a form at every position.
 _FORM_PARTS: dict[str, tuple[str, ...]] = {
     "duration": ("year", "month", "week", "day", "hour", "decade"),
     "frequency": ("every", "each", "once", "twice", "thrice", "ly", "time", "per"),
+    "advice": (
+        "sure",
+        "forget",
+        "you",
+        "mend",
+        "sugg",
+        "must",
+        "how",
+        "why",
+        "try",
+        "look",
+        "worth",
+    ),
 }
 
 
