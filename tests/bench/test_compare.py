@@ -211,6 +211,18 @@ def test_cli_compares_a_real_run_with_its_baseline_and_with_a_second_run(
     assert f"Questions whose tokens@10 changed: {down} down, {len(moved) - down} up" in text
     assert moved[0]["question"][:30] in text
 
+    # Two files of the same name are told apart by their paths.
+    (tmp_path / "again").mkdir()
+    twin = tmp_path / "again" / "hash.json"
+    twin.write_text(runs[0].read_text())
+    named = tmp_path / "named.json"
+    code = main(["bench", "compare", str(runs[0]), str(twin), "--resamples", "100",
+                 "--json", str(named)])  # fmt: skip
+    assert code == 0
+    capsys.readouterr()
+    sides = json.loads(named.read_text())
+    assert (sides["base"]["name"], sides["new"]["name"]) == (str(runs[0]), str(twin))
+
     assert main(["bench", "compare", str(runs[0]), str(runs[1]), "--margin", "1.5"]) == 1
     assert "margin must be at least 0 and below 1" in capsys.readouterr().err
 

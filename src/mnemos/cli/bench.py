@@ -397,6 +397,10 @@ def compare(
     from mnemos.bench.report import changes_table, compare_table, write_json
 
     names = tuple(dict.fromkeys(p.strip() for p in metrics.split(",") if p.strip()))
+    # Files are named by their file name, or by their whole path where the names are alike.
+    sides = (Path(base).name, Path(new).name if new else Path(base).name)
+    if new and sides[0] == sides[1] and Path(base).resolve() != Path(new).resolve():
+        sides = (base, new)
     result = compare_reports(
         load_report(base),
         load_report(new) if new else None,
@@ -405,7 +409,7 @@ def compare(
         metrics=names,
         resamples=resamples,
         seed=seed,
-        names=(Path(base).name, Path(new).name if new else Path(base).name),
+        names=sides,
         margin=margin,
     )
     _console.print(compare_table(result))
