@@ -47,7 +47,7 @@ def test_identical_runs_differ_by_nothing_with_certainty() -> None:
     row = compare_reports(base, new)["rows"]["single-hop"]["R@10"]
     assert row == {
         "n": 4, "base": 0.625, "new": 0.625, "delta": 0.0, "low": 0.0, "high": 0.0,
-        "p": 1.0, "better": 0, "worse": 0, "same": 4,
+        "p": 1.0, "up": 0, "down": 0, "same": 4,
     }  # fmt: skip
 
 
@@ -59,7 +59,7 @@ def test_a_consistent_gain_is_told_from_chance_and_a_single_flip_is_not() -> Non
     assert row["low"] == pytest.approx(0.5)
     assert row["high"] == pytest.approx(0.5)
     assert row["p"] < 0.001
-    assert (row["better"], row["worse"], row["same"]) == (60, 0, 0)
+    assert (row["up"], row["down"], row["same"]) == (60, 0, 0)
 
     # One question of 60 gained: the interval holds 0 and p is large.
     base, new = _single_hop([0.0] * 60, [1.0] + [0.0] * 59)
@@ -77,7 +77,7 @@ def test_mixed_changes_give_an_interval_around_the_mean_difference() -> None:
     assert row["delta"] == pytest.approx(sum(rng_new) / 200 - sum(rng_base) / 200)
     assert row["low"] < row["delta"] < row["high"]
     assert row["low"] > 0  # +0.3 over 200 questions is no accident
-    assert row["better"] + row["worse"] + row["same"] == 200
+    assert row["up"] + row["down"] + row["same"] == 200
 
 
 def test_same_seed_same_figures_and_another_seed_close_ones() -> None:
@@ -286,6 +286,18 @@ def test_changes_list_the_questions_that_moved_losses_first_by_category() -> Non
     # Ordered by another metric, the question whose R@10 stayed is among the changes.
     out = compare_reports(_report(rows_base), _report(rows_new), metrics=("NDCG@10",))
     assert "question 3?" in [c["question"] for c in out["changes"]["questions"]]
+
+
+def test_a_margin_judges_only_shares_where_more_is_better() -> None:
+    # Fewer tokens is no loss, and turns per hit describe rather than rank: no verdict.
+    base = _report([(4, {"mnemos": {"R@10": 1.0, "tokens@10": 900.0, "turns/hit@10": 4.0}})] * 3)
+    new = _report([(4, {"mnemos": {"R@10": 1.0, "tokens@10": 300.0, "turns/hit@10": 1.0}})] * 3)
+    rows = compare_reports(
+        base, new, metrics=("R@10", "tokens@10", "turns/hit@10"), margin=0.01, resamples=100
+    )["rows"]["single-hop"]
+    assert rows["R@10"]["no_worse"] == "yes"
+    assert rows["tokens@10"]["no_worse"] is None
+    assert rows["turns/hit@10"]["no_worse"] is None
 
 
 def test_a_margin_outside_0_to_1_is_refused() -> None:

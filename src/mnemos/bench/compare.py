@@ -28,6 +28,8 @@ import numpy as np
 from mnemos.bench.locomo import (
     ADVERSARIAL_LABEL,
     CATEGORIES,
+    DESCRIPTIVE,
+    LOWER_IS_BETTER,
     MNEMOS,
     OVERALL,
     category_label,
@@ -169,16 +171,17 @@ def compare_reports(
         margin: The largest loss that still counts as no worse (e.g. ``0.01``); given,
             each row also holds ``no_worse``: ``"yes"`` (the interval lies above
             ``-margin``), ``"no"`` (it lies below: a loss larger than the margin) or
-            ``"open"`` (it holds ``-margin``).
+            ``"open"`` (it holds ``-margin``); ``None`` for a metric that is not a share
+            where more is better (tokens, turns per hit), which a margin cannot judge.
 
     Returns:
         ``{"base": ..., "new": ..., "settings": ..., "rows": {category: {metric: row}},
         "changes": ...}`` where a row holds ``n``, ``base``, ``new``, ``delta`` (new minus
-        base), ``low`` and ``high`` (the interval), ``p``, ``better``, ``worse`` and
-        ``same`` (counts of questions), and with a margin ``no_worse``; ``changes`` names
-        the first metric and lists the questions whose score on it changed
-        (conversation, category, question, evidence, both scores), losses first, in the
-        benchmark's category order.
+        base), ``low`` and ``high`` (the interval), ``p``, ``up``, ``down`` and ``same``
+        (counts of questions), and with a margin ``no_worse``; ``changes`` names the
+        first metric and lists the questions whose score on it changed (conversation,
+        category, question, evidence, both scores), in the benchmark's category order,
+        the largest falls first.
 
     Raises:
         InvalidInputError: a system or metric the reports lack, nothing to compare, bad
@@ -256,16 +259,17 @@ def compare_reports(
                 "low": low,
                 "high": high,
                 "p": _sign_flip_p(diffs, resamples, rng),
-                "better": int(np.sum(diffs > 0)),
-                "worse": int(np.sum(diffs < 0)),
+                "up": int(np.sum(diffs > 0)),
+                "down": int(np.sum(diffs < 0)),
                 "same": int(np.sum(diffs == 0)),
             }
             if margin is not None:
-                row[name]["no_worse"] = _verdict(low, high, margin)
+                judged = name not in LOWER_IS_BETTER and name not in DESCRIPTIVE
+                row[name]["no_worse"] = _verdict(low, high, margin) if judged else None
         if row:
             rows[label] = row
 
-    # The questions whose first metric moved: losses first, in the benchmark's order.
+    # The questions whose first metric moved, in the benchmark's order, largest falls first.
     order = {label: i for i, label in enumerate(groups)}
     metric = metrics[0]
     moved: list[tuple[int, float, _Key, str]] = []

@@ -261,15 +261,15 @@ def compare_table(result: dict[str, Any]) -> Table:
                 f"{row['delta']:+.3f}",
                 f"[{row['low']:+.3f}, {row['high']:+.3f}]",
                 "<0.001" if row["p"] < 0.001 else f"{row['p']:.3f}",
-                f"{row['better']}/{row['worse']}/{row['same']}",
-                *([row["no_worse"]] if margin is not None else []),
+                f"{row['up']}/{row['down']}/{row['same']}",
+                *([row["no_worse"] or "-"] if margin is not None else []),
             )
     return table
 
 
 def changes_table(result: dict[str, Any]) -> Table:
     """The questions whose first compared metric changed between the two sides of a
-    comparison (see :func:`mnemos.bench.compare.compare_reports`), losses first."""
+    comparison (see :func:`mnemos.bench.compare.compare_reports`), largest falls first."""
     changes = result["changes"]
     questions = changes["questions"]
     down = sum(1 for c in questions if c["new"] < c["base"])

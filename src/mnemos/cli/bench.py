@@ -386,7 +386,7 @@ def compare(
     the difference, its paired bootstrap interval, a paired permutation test, and how many
     questions went up or down. With --margin, whether NEW is shown no worse than BASE by
     at most that much (non-inferiority: the whole interval above minus the margin). With
-    --changes, the questions whose first metric changed, losses first.
+    --changes, the questions whose first metric changed, largest falls first.
 
     \b
     Example:
