@@ -208,14 +208,15 @@ def test_a_day_named_in_the_question_outranks_its_words_said_another_day(mem: Me
     assert "cook" in hits[0].text.lower()  # a year says little about where
 
 
-def test_how_long_lifts_the_turn_that_says_how_long(mem: Memory) -> None:
+def _answer_channel_lifts(
+    mem: Memory, others: list[tuple[str, str]], answer: str, question: str
+) -> None:
+    """Said on one day after ``others`` (text, speaker), ``answer`` takes the answer
+    channel's first rank for ``question`` and ranks higher than without that channel."""
     day = "2023-03-01T10:00:00Z"
-    say(mem, "My cat Biscuit is the best cat, such a cat person!", day)
-    say(mem, "Biscuit the cat hates baths.", day)
-    say(mem, "Does Biscuit like the new flat?", day, who="Bo")
-    answer = "I've had her for six years and she still surprises me."
+    for text, who in others:
+        say(mem, text, day, who=who)
     say(mem, answer, day)
-    question = "How long has Ana had her cat Biscuit?"
 
     def place(config: SearchConfig) -> int:
         hits = mem.search(question, user_id="ana", limit=4, config=config).hits
@@ -223,35 +224,40 @@ def test_how_long_lifts_the_turn_that_says_how_long(mem: Memory) -> None:
 
     hits = mem.search(question, user_id="ana", limit=4).hits
     assert [h.ranks.get("answer") for h in hits if h.text == answer] == [1]
-    # It says how long, and shares no word with the question but "had": without the
-    # answer channel a turn that only names Biscuit comes before it.
     plain = HYBRID.model_copy(
         update={"weights": {c: w for c, w in HYBRID.weights.items() if c != "answer"}}
     )
     assert place(HYBRID) < place(plain)
+
+
+def test_how_long_lifts_the_turn_that_says_how_long(mem: Memory) -> None:
+    # It says how long, and shares no word with the question but "had": without the
+    # answer channel a turn that only names Biscuit comes before it.
+    _answer_channel_lifts(
+        mem,
+        [
+            ("My cat Biscuit is the best cat, such a cat person!", "Ana"),
+            ("Biscuit the cat hates baths.", "Ana"),
+            ("Does Biscuit like the new flat?", "Bo"),
+        ],
+        "I've had her for six years and she still surprises me.",
+        "How long has Ana had her cat Biscuit?",
+    )
 
 
 def test_asking_for_advice_lifts_the_turn_that_gives_it(mem: Memory) -> None:
-    day = "2023-03-01T10:00:00Z"
-    say(mem, "Adoption has been on my mind all week, adoption day and night.", day)
-    say(mem, "I read three books about adoption and started a new one.", day)
-    say(mem, "Any ideas for getting started with adoption?", day, who="Bo")
-    answer = "Do your research first, and make sure the agency fits you."
-    say(mem, answer, day)
-    question = "What advice does Ana give for getting started with adoption?"
-
-    def place(config: SearchConfig) -> int:
-        hits = mem.search(question, user_id="ana", limit=4, config=config).hits
-        return [h.text for h in hits].index(answer)
-
-    hits = mem.search(question, user_id="ana", limit=4).hits
-    assert [h.ranks.get("answer") for h in hits if h.text == answer] == [1]
     # It gives advice without saying "advice" or "adoption": without the answer channel,
     # turns that repeat the question's words come first.
-    plain = HYBRID.model_copy(
-        update={"weights": {c: w for c, w in HYBRID.weights.items() if c != "answer"}}
+    _answer_channel_lifts(
+        mem,
+        [
+            ("Adoption has been on my mind all week, adoption day and night.", "Ana"),
+            ("I read three books about adoption and started a new one.", "Ana"),
+            ("Any ideas for getting started with adoption?", "Bo"),
+        ],
+        "Do your research first, and make sure the agency fits you.",
+        "What advice does Ana give for getting started with adoption?",
     )
-    assert place(HYBRID) < place(plain)
 
 
 def test_a_current_value_asked_after_comes_before_word_matches(mem: Memory) -> None:
