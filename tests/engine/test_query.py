@@ -167,6 +167,10 @@ def test_the_form_of_answer_a_question_asks_for(question: str, form: str | None)
         ("Make sure yours stands out, and don't forget the labels.", {"advice"}),
         ("You should get a couch that fits everyone.", {"advice"}),
         ("Just finished it. Highly reccomend it!", {"advice"}),
+        ("You'd love this book.", {"advice"}),
+        ("I'd recommend the sequel too.", {"advice"}),
+        ("You'll love Barcelona!", {"advice"}),
+        ("I love it.", set()),
         ("Barcelona is a must-visit city!", {"advice"}),
         ("How about this series?", {"advice"}),
         ("How about you?", set()),  # asks back, suggests nothing

@@ -189,9 +189,9 @@ ANSWER_FORMS: dict[str, re.Pattern[str]] = {
         r"|times?\s+(?:a|an|per|each|every)|per\s+(?:day|week|month|year))\b"
     ),
     "advice": re.compile(
-        r"\b(?:make\s+sure|be\s+sure\s+to|don'?t\s+forget|you\s+(?:should|could|might|must"
-        r"|need\s+to|have\s+to|'?d\s+love|'?ll\s+love)|i\s+(?:would\s+|'?d\s+)?"
-        r"(?:definitely\s+)?(?:rec+om+end|suggest)|highly\s+rec+om+end|a\s+must"
+        r"\b(?:make\s+sure|be\s+sure\s+to|don'?t\s+forget"
+        r"|you\s+(?:should|could|might|must|need\s+to|have\s+to)|you(?:'d|'ll|\s+will)\s+love"
+        r"|i(?:\s+would|'d)?\s+(?:definitely\s+)?(?:rec+om+end|suggest)|highly\s+rec+om+end|a\s+must"
         r"|must-(?:see|read|visit|try|watch)|how\s+about\s+(?!you\b)|why\s+not|try\s+(?:to|out)"
         r"|look\s+(?:for|into)|worth\s+(?:it|a|the|checking|trying))\b"
     ),
